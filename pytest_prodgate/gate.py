@@ -1,0 +1,141 @@
+"""A gate's record: the figures it measured, the thresholds that judge them, and its verdict.
+
+Plain Python: the ``gate`` fixture hands a test the ``Gate`` of its item, family fixtures
+(``load``, ``probe``, ``data``...) record into it, and the plugin judges it when the test ends.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_prodgate.errors import GateFailed, ThresholdError
+from pytest_prodgate.thresholds import (
+    Threshold,
+    ThresholdResult,
+    Verdict,
+    format_value,
+    figure_kind,
+    parse_threshold,
+)
+
+__all__ = ["FAMILIES", "Gate", "Severity", "format_results", "overall_verdict"]
+
+FAMILIES = ("readiness", "data", "performance", "health")
+
+
+class Severity(str, enum.Enum):
+    """Whether a failed gate changes the exit code (``blocking``) or is only reported (``warning``)."""
+
+    BLOCKING = "blocking"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Gate:
+    """What one gate measured; ``check`` and ``judge`` hold it to thresholds."""
+
+    name: str
+    family: str | None = None
+    severity: Severity = Severity.BLOCKING
+    thresholds: tuple[Threshold, ...] = ()
+    figures: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    checked: list[ThresholdResult] = field(default_factory=list)
+
+    def record(self, name: str, value: float) -> None:
+        """Record one figure in base units (seconds, bytes, fractions, per second)."""
+        if not isinstance(name, str) or not name:
+            raise ThresholdError(repr(name), repr(name), "a figure name must be a non-empty string")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ThresholdError(name, repr(value), f"figure {name!r} must be a number in base units, got {value!r}")
+        self.figures[name] = float(value)
+
+    def record_many(self, figures: Mapping[str, float], *, prefix: str | None = None) -> None:
+        """Record several figures; ``prefix`` scopes them (``search`` makes ``search.p95``)."""
+        for name, value in figures.items():
+            self.record(f"{prefix}.{name}" if prefix else name, value)
+
+    def attach(self, key: str, data: Any) -> None:
+        """Keep JSON-serialisable detail (a latency series, attempt history) for the reports."""
+        self.details[key] = data
+
+    def check(self, *thresholds: str | Threshold, figures: Mapping[str, float] | None = None) -> list[ThresholdResult]:
+        """Judge thresholds now, against ``figures`` or what was recorded; raise ``GateFailed`` on a miss.
+
+        A malformed threshold raises ``ThresholdError`` (an error, not a failure).
+        """
+        __tracebackhide__ = True
+        parsed = [t if isinstance(t, Threshold) else parse_threshold(t) for t in thresholds]
+        source = self.figures if figures is None else figures
+        results = [t.judge(source) for t in parsed]
+        self.checked.extend(results)
+        failed = [r for r in results if not r.passed]
+        if failed:
+            raise GateFailed(format_results(results), results)
+        return results
+
+    def judge(self) -> list[ThresholdResult]:
+        """Judge the declared thresholds (marker and configuration) against the recorded figures."""
+        return [t.judge(self.figures) for t in self.thresholds]
+
+    def deciding_figure(self, results: Sequence[ThresholdResult]) -> str:
+        """The one short phrase that decided the gate, for the summary table."""
+        for result in results:
+            if not result.passed:
+                return _short(result)
+        if results:
+            return _short(results[0])
+        for name, value in self.figures.items():
+            return f"{name} {format_value(value, kind=figure_kind(name))}"
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "severity": self.severity.value,
+            "figures": {k: (None if math.isnan(v) else v) for k, v in self.figures.items()},
+            "thresholds": [t.expression for t in self.thresholds],
+            "details": self.details,
+        }
+
+
+def _short(result: ThresholdResult) -> str:
+    t = result.threshold
+    label = f"{t.scope}: {t.figure}" if t.scope else t.figure
+    if result.measured is None:
+        return f"{label} not recorded"
+    return f"{label} {format_value(result.measured, t.unit, t.kind)} {t.wanted()}"
+
+
+def overall_verdict(results: Iterable[ThresholdResult]) -> Verdict:
+    """ERROR if any threshold could not be judged, else FAIL if any failed, else PASS."""
+    verdicts = {r.verdict for r in results}
+    if Verdict.ERROR in verdicts:
+        return Verdict.ERROR
+    if Verdict.FAIL in verdicts:
+        return Verdict.FAIL
+    return Verdict.PASS
+
+
+def format_results(results: Sequence[ThresholdResult]) -> str:
+    """A failure message: one line per missed threshold, then the table of every threshold judged."""
+    missed = [r for r in results if not r.passed]
+    lines = [f"{len(missed)} of {len(results)} threshold{'s' if len(results) != 1 else ''} not met:"]
+    lines += [f"  - {r.message}" for r in missed]
+    rows = [("figure", "measured", "wanted", "verdict")]
+    for r in results:
+        t = r.threshold
+        measured = "-" if r.measured is None else format_value(r.measured, t.unit, t.kind)
+        rows.append((t.key, measured, t.wanted(), r.verdict.value.upper()))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines.append("")
+    lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
