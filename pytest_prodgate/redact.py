@@ -49,11 +49,13 @@ class Redactor:
         wanted = set(names)
         found = {v for v in values if v}
         for name, value in env.items():
-            if value and (name in wanted or is_secret_name(name)):
+            if not value:
+                continue
+            if name in wanted or is_secret_name(name):
                 found.add(value)
-                password = re.search(_URL_PASSWORD, value)
-                if password:
-                    found.add(password["pw"])
+            # A password inside any URL-valued variable (DATABASE_URL...) is a secret too.
+            for match in _URL_PASSWORD.finditer(value):
+                found.add(match["pw"])
         # Longest first, so a secret that contains another is masked whole.
         self.values = sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 
