@@ -1,0 +1,555 @@
+"""The data rules: each one is a description plus the SQL that counts and finds its violations.
+
+A rule never fetches rows to check them in Python. ``plan(catalog)`` builds SQLAlchemy Core
+statements over reflected tables (identifiers quoted by the dialect): ``count`` returns one row of
+figures (``rows``, ``violations`` and friends) and ``violating`` selects the offending rows with their
+key columns, which the runner limits to a sample and also shows in full as the SQL to reproduce.
+
+Rules (``RULE_TYPES``): unique, not_null, relationship, accepted_values, range, expression,
+freshness, no_future, row_count, reconcile, sql.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from pytest_prodgate.data.names import Catalog, check_fragment, check_name, check_query, split_table
+from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.thresholds import format_value, parse_duration
+
+__all__ = ["RULE_TYPES", "Plan", "Rule", "make_rule"]
+
+Figures = dict[str, float]
+
+
+@dataclass
+class Plan:
+    """The statements of one rule: one counting query, and the query of every offending row."""
+
+    count: sa.Select[Any]
+    violating: sa.Select[Any] | None = None
+    derive: Callable[[Mapping[str, Any]], Figures] | None = None
+    rate_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What every rule has: a table, how its verdict is judged, and how it is named and shown."""
+
+    table: str = ""
+    thresholds: tuple[str, ...] = ()
+    severity: str = "blocking"
+    key: tuple[str, ...] = ()
+    where: str | None = None
+    name: str | None = None
+    environments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    kind: ClassVar[str] = ""
+    required: ClassVar[tuple[str, ...]] = ("table",)
+
+    @property
+    def id(self) -> str:
+        """A readable id (``order_items.order_id->orders.id``), unless the author gave a ``name``."""
+        return self.name or self.default_id()
+
+    def default_id(self) -> str:
+        return f"{self.kind}({self.table})"
+
+    def describe(self) -> str:
+        return f"{self.kind} on {self.table}"
+
+    def default_thresholds(self) -> tuple[str, ...]:
+        return ("violations == 0",)
+
+    def effective_thresholds(self) -> tuple[str, ...]:
+        return self.thresholds or self.default_thresholds()
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        raise NotImplementedError
+
+    def _filter(self) -> Any:
+        return sa.literal_column(f"({self.where})", sa.Boolean) if self.where else None
+
+
+def _counting(from_: Any, predicate: Any, where: Any) -> sa.Select[Any]:
+    """``SELECT COUNT(*) AS rows, SUM(CASE WHEN <violation> THEN 1 ELSE 0 END) AS violations``: one scan."""
+    statement = sa.select(
+        sa.func.count().label("rows"),
+        sa.func.coalesce(sa.func.sum(sa.case((predicate, 1), else_=0)), 0).label("violations"),
+    ).select_from(from_)
+    return statement.where(where) if where is not None else statement
+
+
+def _violating(from_: Any, predicate: Any, where: Any, keys: list[Any], shown: list[Any]) -> sa.Select[Any]:
+    columns = list(keys) + [c for c in shown if all(c is not k for k in keys)]
+    statement = sa.select(*columns).select_from(from_).where(predicate)
+    if where is not None:
+        statement = statement.where(where)
+    return statement.order_by(*(keys or columns[:1]))
+
+
+@dataclass(frozen=True)
+class ColumnsRule(Rule):
+    """A rule over one or more columns of its table."""
+
+    columns: tuple[str, ...] = ()
+    required: ClassVar[tuple[str, ...]] = ("table", "columns")
+
+    @property
+    def column_text(self) -> str:
+        return f"{self.table}.{','.join(self.columns)}"
+
+    def default_id(self) -> str:
+        return f"{self.kind}({self.column_text})"
+
+    def _row_plan(self, catalog: Catalog, rate_name: str, violation: Callable[[list[Any]], Any]) -> Plan:
+        table = catalog.table(self.table)
+        cols = [catalog.column(table, c) for c in self.columns]
+        keys = catalog.key_columns(table, self.key)
+        predicate = violation(cols)
+        where = self._filter()
+        return Plan(
+            count=_counting(table, predicate, where),
+            violating=_violating(table, predicate, where, keys, cols),
+            rate_name=rate_name,
+        )
+
+
+@dataclass(frozen=True)
+class Unique(ColumnsRule):
+    """No value (or combination of values) of ``columns`` appears twice; NULLs are ignored."""
+
+    kind: ClassVar[str] = "unique"
+
+    def describe(self) -> str:
+        return f"duplicates in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        cols = [catalog.column(table, c) for c in self.columns]
+        keys = catalog.key_columns(table, self.key)
+        where = self._filter()
+        filters = [c.isnot(None) for c in cols] + ([where] if where is not None else [])
+        groups = sa.select(*cols, sa.func.count().label("n")).where(*filters).group_by(*cols)
+        groups = groups.having(sa.func.count() > 1)
+        duplicates = groups.subquery("duplicates")
+        total = sa.select(sa.func.count()).select_from(table)
+        if where is not None:
+            total = total.where(where)
+        count = sa.select(
+            total.scalar_subquery().label("rows"),
+            sa.func.count().label("violations"),
+            sa.func.coalesce(sa.func.sum(duplicates.c.n - 1), 0).label("duplicate_rows"),
+        ).select_from(duplicates)
+        shown = [*cols, sa.func.count().label("rows")]
+        if len(keys) == 1:
+            shown += [sa.func.min(keys[0]).label(f"first_{keys[0].name}"), sa.func.max(keys[0]).label(f"last_{keys[0].name}")]
+        violating = sa.select(*shown).where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
+
+        def derive(row: Mapping[str, Any]) -> Figures:
+            rows = float(row["rows"] or 0)
+            return {"duplicate_rate": float(row["duplicate_rows"] or 0) / rows if rows else 0.0}
+
+        return Plan(count=count, violating=violating, derive=derive, rate_name=None)
+
+
+@dataclass(frozen=True)
+class NotNull(ColumnsRule):
+    """No row has NULL in any of ``columns``."""
+
+    kind: ClassVar[str] = "not_null"
+
+    def describe(self) -> str:
+        return f"NULLs in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        return self._row_plan(catalog, "null_rate", lambda cols: sa.or_(*(c.is_(None) for c in cols)))
+
+
+@dataclass(frozen=True)
+class AcceptedValues(ColumnsRule):
+    """Every non-NULL value of the column is one of ``values``."""
+
+    values: tuple[Any, ...] = ()
+    kind: ClassVar[str] = "accepted_values"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "values")
+
+    def describe(self) -> str:
+        return f"values outside {list(self.values)} in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        values = list(self.values)
+        return self._row_plan(
+            catalog, "invalid_rate", lambda cols: sa.and_(cols[0].isnot(None), sa.not_(cols[0].in_(values)))
+        )
+
+
+@dataclass(frozen=True)
+class Range(ColumnsRule):
+    """Every non-NULL value lies within ``min`` .. ``max`` (``inclusive`` bounds by default)."""
+
+    min: Any = None
+    max: Any = None
+    inclusive: bool = True
+    kind: ClassVar[str] = "range"
+
+    def describe(self) -> str:
+        low = "[" if self.inclusive else "("
+        high = "]" if self.inclusive else ")"
+        lo = "-inf" if self.min is None else self.min
+        hi = "inf" if self.max is None else self.max
+        return f"values outside {low}{lo}, {hi}{high} in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        if self.min is None and self.max is None:
+            raise ConfigError(f"rule {self.id!r}: range needs 'min', 'max' or both")
+
+        def violation(cols: list[Any]) -> Any:
+            col = cols[0]
+            outside = []
+            if self.min is not None:
+                outside.append(col < self.min if self.inclusive else col <= self.min)
+            if self.max is not None:
+                outside.append(col > self.max if self.inclusive else col >= self.max)
+            return sa.and_(col.isnot(None), sa.or_(*outside))
+
+        return self._row_plan(catalog, "out_of_range_rate", violation)
+
+
+@dataclass(frozen=True)
+class Expression(Rule):
+    """A row predicate that must hold for every row (rows where it is NULL are not counted)."""
+
+    expression: str = ""
+    kind: ClassVar[str] = "expression"
+    required: ClassVar[tuple[str, ...]] = ("table", "expression")
+
+    def default_id(self) -> str:
+        return f"{self.table}: {self.expression}"
+
+    def describe(self) -> str:
+        return f"rows of {self.table} where `{self.expression}` does not hold"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        keys = catalog.key_columns(table, self.key)
+        expression = check_fragment(self.expression, f"rule {self.id!r}: expression")
+        predicate = sa.literal_column(f"NOT ({expression})", sa.Boolean)
+        where = self._filter()
+        shown = [c for c in table.columns][:8]
+        return Plan(
+            count=_counting(table, predicate, where),
+            violating=_violating(table, predicate, where, keys, shown),
+            rate_name="failure_rate",
+        )
+
+
+def _utc_naive(value: Any) -> dt.datetime | None:
+    """A timestamp from the database as naive UTC (text in SQLite, datetime elsewhere)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise ConfigError(f"{value!r} is not a timestamp")
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _timestamp(catalog: Catalog, col: Any) -> Any:
+    # SQLite keeps timestamps as text in several spellings; datetime() normalises them to UTC text.
+    return sa.func.datetime(col) if catalog.dialect == "sqlite" else col
+
+
+def _moment(catalog: Catalog, col: Any, moment: dt.datetime) -> Any:
+    if catalog.dialect == "sqlite":
+        return sa.func.datetime(sa.literal(moment.strftime("%Y-%m-%d %H:%M:%S")))
+    if getattr(col.type, "timezone", False):
+        return sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
+    return sa.literal(moment, sa.DateTime())
+
+
+@dataclass(frozen=True)
+class Freshness(ColumnsRule):
+    """The newest timestamp in the column is not older than ``max_age``."""
+
+    max_age: str = ""
+    kind: ClassVar[str] = "freshness"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "max_age")
+
+    def describe(self) -> str:
+        return f"stale data in {self.column_text} (newest older than {self.max_age})"
+
+    def default_thresholds(self) -> tuple[str, ...]:
+        return (f"newest_age <= {self.max_age}",)
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        col = catalog.column(table, self.columns[0])
+        limit = parse_duration(self.max_age, what=f"rule {self.id!r} max_age")
+        count = sa.select(sa.func.count().label("rows"), sa.func.max(_timestamp(catalog, col)).label("newest")).select_from(table)
+        where = self._filter()
+        if where is not None:
+            count = count.where(where)
+
+        def derive(row: Mapping[str, Any]) -> Figures:
+            newest = _utc_naive(row["newest"])
+            age = math.nan if newest is None else (now - newest).total_seconds()
+            stale = newest is None or age > limit
+            return {"newest_age": age, "violations": 1.0 if stale else 0.0}
+
+        return Plan(count=count, violating=None, derive=derive)
+
+
+@dataclass(frozen=True)
+class NoFuture(ColumnsRule):
+    """No timestamp in the column lies after now plus ``tolerance``."""
+
+    tolerance: str = "0s"
+    kind: ClassVar[str] = "no_future"
+
+    def describe(self) -> str:
+        return f"future timestamps in {self.column_text} (after now + {self.tolerance})"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        cutoff = now + dt.timedelta(seconds=parse_duration(self.tolerance, what=f"rule {self.id!r} tolerance"))
+        return self._row_plan(
+            catalog, "future_rate", lambda cols: _timestamp(catalog, cols[0]) > _moment(catalog, cols[0], cutoff)
+        )
+
+
+@dataclass(frozen=True)
+class RowCount(Rule):
+    """The table holds between ``min`` and ``max`` rows."""
+
+    min: int | None = None
+    max: int | None = None
+    kind: ClassVar[str] = "row_count"
+
+    def default_id(self) -> str:
+        return f"row_count({self.table})"
+
+    def describe(self) -> str:
+        return f"row count of {self.table}"
+
+    def default_thresholds(self) -> tuple[str, ...]:
+        bounds = []
+        if self.min is not None:
+            bounds.append(f"rows >= {self.min}")
+        if self.max is not None:
+            bounds.append(f"rows <= {self.max}")
+        return tuple(bounds) or ("rows >= 1",)
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        count = sa.select(sa.func.count().label("rows")).select_from(table)
+        where = self._filter()
+        if where is not None:
+            count = count.where(where)
+
+        def derive(row: Mapping[str, Any]) -> Figures:
+            rows = int(row["rows"])
+            low = self.min is not None and rows < self.min
+            high = self.max is not None and rows > self.max
+            return {"violations": 1.0 if low or high else 0.0}
+
+        return Plan(count=count, derive=derive)
+
+
+AGGREGATES = {"sum": sa.func.sum, "count": sa.func.count, "min": sa.func.min, "max": sa.func.max, "avg": sa.func.avg}
+
+
+@dataclass(frozen=True)
+class Reconcile(ColumnsRule):
+    """A stored aggregate equals the one recomputed from child rows (NULL stored values are not judged).
+
+    ``orders.total_cents == SUM(order_items.quantity * unit_price_cents)`` is
+    ``table="orders", column="total_cents", child="order_items.order_id", of="quantity * unit_price_cents"``.
+    """
+
+    child: str = ""
+    aggregate: str = "sum"
+    of: str = ""
+    parent_key: str = ""
+    tolerance: float = 0
+    kind: ClassVar[str] = "reconcile"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "child")
+
+    @property
+    def formula(self) -> str:
+        child_table = self.child.rsplit(".", 1)[0]
+        return f"{self.aggregate.upper()}({child_table}.{self.of or '*'})"
+
+    def default_id(self) -> str:
+        return f"{self.column_text}=={self.formula}"
+
+    def describe(self) -> str:
+        return f"wrong {self.column_text} against {self.formula}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        if self.aggregate not in AGGREGATES:
+            raise ConfigError(f"rule {self.id!r}: aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}")
+        if "." not in self.child:
+            raise ConfigError(f"rule {self.id!r}: child {self.child!r} must be 'table.column' (the child's key to the parent)")
+        table = catalog.table(self.table)
+        stored = catalog.column(table, self.columns[0])
+        if self.parent_key:
+            parent_key = catalog.column(table, self.parent_key, "parent_key")
+        elif len(table.primary_key.columns) == 1:
+            parent_key = next(iter(table.primary_key.columns))
+        else:
+            parent_key = catalog.column(table, "id", "parent_key (none given, no single-column primary key)")
+        child_name, child_column = self.child.rsplit(".", 1)
+        child_table = catalog.table(child_name, "child table")
+        link = catalog.column(child_table, child_column, "child column")
+        if not self.of:
+            value: Any = None
+        elif self.of in child_table.c:
+            value = child_table.c[self.of]
+        else:
+            value = sa.literal_column(f"({check_fragment(self.of, f'rule {self.id!r}: of')})")
+        aggregate = AGGREGATES[self.aggregate]
+        recomputed_value = aggregate() if value is None and self.aggregate == "count" else aggregate(value)
+        if value is None and self.aggregate != "count":
+            raise ConfigError(f"rule {self.id!r}: aggregate {self.aggregate!r} needs 'of' (a child column or expression)")
+        sums = sa.select(link.label("parent"), recomputed_value.label("recomputed")).group_by(link).subquery("recomputed")
+        joined = table.outerjoin(sums, parent_key == sums.c.parent)
+        recomputed = sa.func.coalesce(sums.c.recomputed, 0)
+        differs = stored != recomputed if not self.tolerance else sa.func.abs(stored - recomputed) > self.tolerance
+        predicate = sa.and_(stored.isnot(None), differs)
+        where = self._filter()
+        keys = catalog.key_columns(table, self.key) or [parent_key]
+        shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
+        return Plan(
+            count=_counting(joined, predicate, where),
+            violating=_violating(joined, predicate, where, keys, shown),
+            rate_name="mismatch_rate",
+        )
+
+
+@dataclass(frozen=True)
+class Relationship(ColumnsRule):
+    """Every non-NULL value of the child column exists in the parent column ``to`` (``table.column``)."""
+
+    to: str = ""
+    kind: ClassVar[str] = "relationship"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "to")
+
+    def default_id(self) -> str:
+        return f"{self.column_text}->{self.to}"
+
+    def describe(self) -> str:
+        return f"orphans in {self.column_text} -> {self.to}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        if "." not in self.to:
+            raise ConfigError(f"rule {self.id!r}: 'to' must be 'table.column' (the parent's key), got {self.to!r}")
+        table = catalog.table(self.table)
+        child = catalog.column(table, self.columns[0])
+        parent_name, parent_column = self.to.rsplit(".", 1)
+        parent_table = catalog.table(parent_name, "parent table")
+        parent = catalog.column(parent_table, parent_column, "parent column")
+        # DISTINCT: parent keys need not be unique, and a join must not multiply the child rows.
+        parents = sa.select(parent.label("key")).distinct().subquery("parents")
+        joined = table.outerjoin(parents, child == parents.c.key)
+        predicate = sa.and_(child.isnot(None), parents.c.key.is_(None))
+        where = self._filter()
+        keys = catalog.key_columns(table, self.key)
+        return Plan(
+            count=_counting(joined, predicate, where),
+            violating=_violating(joined, predicate, where, keys, [child]),
+            rate_name="orphan_rate",
+        )
+
+
+@dataclass(frozen=True)
+class Sql(Rule):
+    """A query that returns the violating rows; its row count is the number of violations."""
+
+    sql: str = ""
+    kind: ClassVar[str] = "sql"
+    required: ClassVar[tuple[str, ...]] = ("sql",)
+
+    def default_id(self) -> str:
+        return "sql: " + " ".join(self.sql.split())[:60]
+
+    def describe(self) -> str:
+        return f"rows returned by {self.name or 'the sql rule'}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        query = check_query(self.sql, f"rule {self.id!r}: sql")
+        violating_rows = sa.text(query).columns().subquery("violating")
+        count = sa.select(sa.func.count().label("violations")).select_from(violating_rows)
+        if self.table:
+            table = catalog.table(self.table)
+            total = sa.select(sa.func.count()).select_from(table).scalar_subquery()
+            count = count.add_columns(total.label("rows"))
+        return Plan(count=count, violating=sa.select(sa.text("*")).select_from(violating_rows), rate_name="violation_rate")
+
+
+RULE_TYPES: dict[str, type[Rule]] = {
+    cls.kind: cls
+    for cls in (Unique, NotNull, Relationship, AcceptedValues, Range, Expression, Freshness, NoFuture, RowCount, Reconcile, Sql)
+}
+_TUPLE_FIELDS = {"thresholds", "key", "columns", "values"}
+
+
+def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
+    """Build a rule from its type and options; ``column`` is short for ``columns=[column]``.
+
+    Unknown keys, missing keys and wrong shapes are ``ConfigError``s naming the key.
+    """
+    import difflib
+
+    cls = RULE_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        hint = difflib.get_close_matches(str(kind), list(RULE_TYPES), n=1)
+        known = f"did you mean {hint[0]!r}?" if hint else "known: " + ", ".join(RULE_TYPES)
+        raise ConfigError(f"unknown rule type {kind!r} ({known})")
+    values = dict(options)
+    if "column" in values:
+        if "columns" in values:
+            raise ConfigError("give 'column' or 'columns', not both")
+        values["columns"] = [values.pop("column")]
+    allowed = [f.name for f in cls.__dataclass_fields__.values()]
+    for key in values:
+        if key not in allowed:
+            shown = ["column" if a == "columns" else a for a in allowed]
+            hint = difflib.get_close_matches(key, shown, n=1)
+            more = f"did you mean {hint[0]!r}?" if hint else "known keys: " + ", ".join(sorted(shown))
+            raise ConfigError(f"unknown key {key!r} for a {kind} rule ({more})")
+    for key in cls.required:
+        if not values.get(key):
+            raise ConfigError(f"a {kind} rule needs {'column' if key == 'columns' else key!r}")
+    for key in _TUPLE_FIELDS & set(values):
+        item = values[key]
+        values[key] = tuple([item] if isinstance(item, (str, int, float)) else item)
+        if key in ("columns", "key"):
+            for name in values[key]:
+                check_name(name, key.rstrip("s"))
+    if "table" in values:
+        split_table(values["table"])
+    if values.get("severity", "blocking") not in ("blocking", "warning"):
+        raise ConfigError(f"severity {values['severity']!r} is not 'blocking' or 'warning'")
+    for key in ("max_age", "tolerance"):
+        if key in values and cls is not Reconcile:
+            parse_duration(values[key], what=key)
+    if kind in ("accepted_values", "range", "freshness", "no_future", "reconcile") and len(values.get("columns", ())) != 1:
+        raise ConfigError(f"a {kind} rule takes exactly one column")
+    return cls(**values)
+
+
+def describe_value(value: float, figure: str) -> str:
+    """Helper for messages: a figure value as the threshold language shows it."""
+    from pytest_prodgate.thresholds import figure_kind
+
+    return format_value(value, kind=figure_kind(figure))
