@@ -230,7 +230,9 @@ def _location(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, ConfigError):
         report.longrepr = str(call.excinfo.value)  # a usage mistake: the one line says it all
