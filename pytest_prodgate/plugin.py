@@ -96,7 +96,18 @@ def _prepare_demo(config: pytest.Config) -> None:
     config.stash[run_dir_owner_key] = Path(config.option.prodgate_run_dir)
 
 
-_TARGET_FIXTURES = frozenset({"base_url", "prodgate"})
+def _needs_target(item: pytest.Item) -> bool:
+    """A gate, a test using ``prodgate`` (family fixtures do), or one asking for ``base_url`` itself.
+
+    (pytest-base-url's autouse ``_verify_url`` puts ``base_url`` in every test's closure, so the
+    closure alone cannot tell.)
+    """
+    if spec_key in item.stash:
+        return True
+    if "prodgate" in getattr(item, "fixturenames", ()):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    return "base_url" in getattr(info, "argnames", ())
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -106,7 +117,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise error
     config = item.config
     run_dir = getattr(config.option, "prodgate_run_dir", None)
-    if not run_dir or config.option.base_url or not _TARGET_FIXTURES & set(getattr(item, "fixturenames", ())):
+    if not run_dir or config.option.base_url or not _needs_target(item):
         return
     # The first gate that needs a target starts the embedded demo (once per run, across workers).
     info = shared_demo(Path(run_dir))
@@ -219,7 +230,9 @@ def _location(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, ConfigError):
         report.longrepr = str(call.excinfo.value)  # a usage mistake: the one line says it all
