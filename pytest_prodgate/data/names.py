@@ -63,7 +63,9 @@ def check_query(text: Any, what: str = "sql") -> str:
     query = text.strip().rstrip(";").rstrip()
     check_fragment(query, what)
     if not _QUERY_START.match(query):
-        raise ConfigError(f"{what} must start with SELECT or WITH (a query returning the violating rows), got {query[:40]!r}")
+        raise ConfigError(
+            f"{what} must start with SELECT or WITH (a query returning the violating rows), got {query[:40]!r}"
+        )
     return query
 
 

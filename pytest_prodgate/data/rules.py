@@ -12,113 +12,20 @@ freshness, no_future, row_count, reconcile, sql.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog, check_fragment, check_name, check_query, split_table
+from pytest_prodgate.data.rulebase import ColumnsRule, Figures, Plan, Rule, counting, violating_rows
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.thresholds import format_value, parse_duration
+from pytest_prodgate.thresholds import parse_duration
 
 __all__ = ["RULE_TYPES", "Plan", "Rule", "make_rule"]
-
-Figures = dict[str, float]
-
-
-@dataclass
-class Plan:
-    """The statements of one rule: one counting query, and the query of every offending row."""
-
-    count: sa.Select[Any]
-    violating: sa.Select[Any] | None = None
-    derive: Callable[[Mapping[str, Any]], Figures] | None = None
-    rate_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What every rule has: a table, how its verdict is judged, and how it is named and shown."""
-
-    table: str = ""
-    thresholds: tuple[str, ...] = ()
-    severity: str = "blocking"
-    key: tuple[str, ...] = ()
-    where: str | None = None
-    name: str | None = None
-    environments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    kind: ClassVar[str] = ""
-    required: ClassVar[tuple[str, ...]] = ("table",)
-
-    @property
-    def id(self) -> str:
-        """A readable id (``order_items.order_id->orders.id``), unless the author gave a ``name``."""
-        return self.name or self.default_id()
-
-    def default_id(self) -> str:
-        return f"{self.kind}({self.table})"
-
-    def describe(self) -> str:
-        return f"{self.kind} on {self.table}"
-
-    def default_thresholds(self) -> tuple[str, ...]:
-        return ("violations == 0",)
-
-    def effective_thresholds(self) -> tuple[str, ...]:
-        return self.thresholds or self.default_thresholds()
-
-    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
-        raise NotImplementedError
-
-    def _filter(self) -> Any:
-        return sa.literal_column(f"({self.where})", sa.Boolean) if self.where else None
-
-
-def _counting(from_: Any, predicate: Any, where: Any) -> sa.Select[Any]:
-    """``SELECT COUNT(*) AS rows, SUM(CASE WHEN <violation> THEN 1 ELSE 0 END) AS violations``: one scan."""
-    statement = sa.select(
-        sa.func.count().label("rows"),
-        sa.func.coalesce(sa.func.sum(sa.case((predicate, 1), else_=0)), 0).label("violations"),
-    ).select_from(from_)
-    return statement.where(where) if where is not None else statement
-
-
-def _violating(from_: Any, predicate: Any, where: Any, keys: list[Any], shown: list[Any]) -> sa.Select[Any]:
-    columns = list(keys) + [c for c in shown if all(c is not k for k in keys)]
-    statement = sa.select(*columns).select_from(from_).where(predicate)
-    if where is not None:
-        statement = statement.where(where)
-    return statement.order_by(*(keys or columns[:1]))
-
-
-@dataclass(frozen=True)
-class ColumnsRule(Rule):
-    """A rule over one or more columns of its table."""
-
-    columns: tuple[str, ...] = ()
-    required: ClassVar[tuple[str, ...]] = ("table", "columns")
-
-    @property
-    def column_text(self) -> str:
-        return f"{self.table}.{','.join(self.columns)}"
-
-    def default_id(self) -> str:
-        return f"{self.kind}({self.column_text})"
-
-    def _row_plan(self, catalog: Catalog, rate_name: str, violation: Callable[[list[Any]], Any]) -> Plan:
-        table = catalog.table(self.table)
-        cols = [catalog.column(table, c) for c in self.columns]
-        keys = catalog.key_columns(table, self.key)
-        predicate = violation(cols)
-        where = self._filter()
-        return Plan(
-            count=_counting(table, predicate, where),
-            violating=_violating(table, predicate, where, keys, cols),
-            rate_name=rate_name,
-        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +56,10 @@ class Unique(ColumnsRule):
         ).select_from(duplicates)
         shown = [*cols, sa.func.count().label("rows")]
         if len(keys) == 1:
-            shown += [sa.func.min(keys[0]).label(f"first_{keys[0].name}"), sa.func.max(keys[0]).label(f"last_{keys[0].name}")]
+            shown += [
+                sa.func.min(keys[0]).label(f"first_{keys[0].name}"),
+                sa.func.max(keys[0]).label(f"last_{keys[0].name}"),
+            ]
         violating = sa.select(*shown).where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
 
         def derive(row: Mapping[str, Any]) -> Figures:
@@ -206,9 +116,14 @@ class Range(ColumnsRule):
         hi = "inf" if self.max is None else self.max
         return f"values outside {low}{lo}, {hi}{high} in {self.column_text}"
 
-    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+    def check_options(self) -> None:
         if self.min is None and self.max is None:
-            raise ConfigError(f"rule {self.id!r}: range needs 'min', 'max' or both")
+            raise ConfigError("a range rule needs 'min', 'max' or both")
+        for bound in (self.min, self.max):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, str))):
+                raise ConfigError(f"range bound {bound!r} must be a number (or a string such as a date)")
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
 
         def violation(cols: list[Any]) -> Any:
             col = cols[0]
@@ -233,6 +148,9 @@ class Expression(Rule):
     def default_id(self) -> str:
         return f"{self.table}: {self.expression}"
 
+    def check_options(self) -> None:
+        check_fragment(self.expression, "expression")
+
     def describe(self) -> str:
         return f"rows of {self.table} where `{self.expression}` does not hold"
 
@@ -244,8 +162,8 @@ class Expression(Rule):
         where = self._filter()
         shown = [c for c in table.columns][:8]
         return Plan(
-            count=_counting(table, predicate, where),
-            violating=_violating(table, predicate, where, keys, shown),
+            count=counting(table, predicate, where),
+            violating=violating_rows(table, predicate, where, keys, shown),
             rate_name="failure_rate",
         )
 
@@ -296,7 +214,9 @@ class Freshness(ColumnsRule):
         table = catalog.table(self.table)
         col = catalog.column(table, self.columns[0])
         limit = parse_duration(self.max_age, what=f"rule {self.id!r} max_age")
-        count = sa.select(sa.func.count().label("rows"), sa.func.max(_timestamp(catalog, col)).label("newest")).select_from(table)
+        count = sa.select(
+            sa.func.count().label("rows"), sa.func.max(_timestamp(catalog, col)).label("newest")
+        ).select_from(table)
         where = self._filter()
         if where is not None:
             count = count.where(where)
@@ -395,11 +315,19 @@ class Reconcile(ColumnsRule):
     def describe(self) -> str:
         return f"wrong {self.column_text} against {self.formula}"
 
-    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+    def check_options(self) -> None:
         if self.aggregate not in AGGREGATES:
-            raise ConfigError(f"rule {self.id!r}: aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}")
-        if "." not in self.child:
-            raise ConfigError(f"rule {self.id!r}: child {self.child!r} must be 'table.column' (the child's key to the parent)")
+            raise ConfigError(f"aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}")
+        if not isinstance(self.child, str) or "." not in self.child:
+            raise ConfigError(f"child {self.child!r} must be 'table.column' (the child rows' key to the parent)")
+        if not self.of and self.aggregate != "count":
+            raise ConfigError(f"aggregate {self.aggregate!r} needs 'of' (a child column or expression)")
+        if self.of:
+            check_fragment(self.of, "of")
+        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, (int, float)) or self.tolerance < 0:
+            raise ConfigError(f"tolerance {self.tolerance!r} must be a number >= 0")
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
         table = catalog.table(self.table)
         stored = catalog.column(table, self.columns[0])
         if self.parent_key:
@@ -419,9 +347,9 @@ class Reconcile(ColumnsRule):
             value = sa.literal_column(f"({check_fragment(self.of, f'rule {self.id!r}: of')})")
         aggregate = AGGREGATES[self.aggregate]
         recomputed_value = aggregate() if value is None and self.aggregate == "count" else aggregate(value)
-        if value is None and self.aggregate != "count":
-            raise ConfigError(f"rule {self.id!r}: aggregate {self.aggregate!r} needs 'of' (a child column or expression)")
-        sums = sa.select(link.label("parent"), recomputed_value.label("recomputed")).group_by(link).subquery("recomputed")
+        sums = (
+            sa.select(link.label("parent"), recomputed_value.label("recomputed")).group_by(link).subquery("recomputed")
+        )
         joined = table.outerjoin(sums, parent_key == sums.c.parent)
         recomputed = sa.func.coalesce(sums.c.recomputed, 0)
         differs = stored != recomputed if not self.tolerance else sa.func.abs(stored - recomputed) > self.tolerance
@@ -430,8 +358,8 @@ class Reconcile(ColumnsRule):
         keys = catalog.key_columns(table, self.key) or [parent_key]
         shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
         return Plan(
-            count=_counting(joined, predicate, where),
-            violating=_violating(joined, predicate, where, keys, shown),
+            count=counting(joined, predicate, where),
+            violating=violating_rows(joined, predicate, where, keys, shown),
             rate_name="mismatch_rate",
         )
 
@@ -450,9 +378,11 @@ class Relationship(ColumnsRule):
     def describe(self) -> str:
         return f"orphans in {self.column_text} -> {self.to}"
 
+    def check_options(self) -> None:
+        if not isinstance(self.to, str) or "." not in self.to:
+            raise ConfigError(f"'to' must be 'table.column' (the parent's key), got {self.to!r}")
+
     def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
-        if "." not in self.to:
-            raise ConfigError(f"rule {self.id!r}: 'to' must be 'table.column' (the parent's key), got {self.to!r}")
         table = catalog.table(self.table)
         child = catalog.column(table, self.columns[0])
         parent_name, parent_column = self.to.rsplit(".", 1)
@@ -465,8 +395,8 @@ class Relationship(ColumnsRule):
         where = self._filter()
         keys = catalog.key_columns(table, self.key)
         return Plan(
-            count=_counting(joined, predicate, where),
-            violating=_violating(joined, predicate, where, keys, [child]),
+            count=counting(joined, predicate, where),
+            violating=violating_rows(joined, predicate, where, keys, [child]),
             rate_name="orphan_rate",
         )
 
@@ -482,23 +412,40 @@ class Sql(Rule):
     def default_id(self) -> str:
         return "sql: " + " ".join(self.sql.split())[:60]
 
+    def check_options(self) -> None:
+        check_query(self.sql)
+
     def describe(self) -> str:
         return f"rows returned by {self.name or 'the sql rule'}"
 
     def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
         query = check_query(self.sql, f"rule {self.id!r}: sql")
-        violating_rows = sa.text(query).columns().subquery("violating")
-        count = sa.select(sa.func.count().label("violations")).select_from(violating_rows)
+        returned = sa.text(query).columns().subquery("violating")
+        count = sa.select(sa.func.count().label("violations")).select_from(returned)
         if self.table:
             table = catalog.table(self.table)
             total = sa.select(sa.func.count()).select_from(table).scalar_subquery()
             count = count.add_columns(total.label("rows"))
-        return Plan(count=count, violating=sa.select(sa.text("*")).select_from(violating_rows), rate_name="violation_rate")
+        return Plan(
+            count=count, violating=sa.select(sa.text("*")).select_from(returned), rate_name="violation_rate"
+        )
 
 
 RULE_TYPES: dict[str, type[Rule]] = {
     cls.kind: cls
-    for cls in (Unique, NotNull, Relationship, AcceptedValues, Range, Expression, Freshness, NoFuture, RowCount, Reconcile, Sql)
+    for cls in (
+        Unique,
+        NotNull,
+        Relationship,
+        AcceptedValues,
+        Range,
+        Expression,
+        Freshness,
+        NoFuture,
+        RowCount,
+        Reconcile,
+        Sql,
+    )
 }
 _TUPLE_FIELDS = {"thresholds", "key", "columns", "values"}
 
@@ -508,8 +455,6 @@ def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
 
     Unknown keys, missing keys and wrong shapes are ``ConfigError``s naming the key.
     """
-    import difflib
-
     cls = RULE_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         hint = difflib.get_close_matches(str(kind), list(RULE_TYPES), n=1)
@@ -543,13 +488,16 @@ def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
     for key in ("max_age", "tolerance"):
         if key in values and cls is not Reconcile:
             parse_duration(values[key], what=key)
-    if kind in ("accepted_values", "range", "freshness", "no_future", "reconcile") and len(values.get("columns", ())) != 1:
+    if (
+        kind in ("accepted_values", "range", "freshness", "no_future", "reconcile")
+        and len(values.get("columns", ())) != 1
+    ):
         raise ConfigError(f"a {kind} rule takes exactly one column")
-    return cls(**values)
-
-
-def describe_value(value: float, figure: str) -> str:
-    """Helper for messages: a figure value as the threshold language shows it."""
-    from pytest_prodgate.thresholds import figure_kind
-
-    return format_value(value, kind=figure_kind(figure))
+    if values.get("where") is not None:
+        check_fragment(values["where"], "where")
+    try:
+        rule = cls(**values)
+    except TypeError as exc:  # a wrong shape the checks above did not name
+        raise ConfigError(f"a {kind} rule: {exc}") from None
+    rule.check_options()
+    return rule

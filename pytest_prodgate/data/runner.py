@@ -81,12 +81,16 @@ class DataChecker:
             try:
                 parsed = sa.make_url(url)
             except sa.exc.ArgumentError:
-                raise ConfigError(f"database URL {mask_url(str(url))!r} is not a SQLAlchemy URL "
-                                  "(e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db)") from None
+                raise ConfigError(
+                    f"database URL {mask_url(str(url))!r} is not a SQLAlchemy URL "
+                    "(e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db)"
+                ) from None
             try:
                 self.engine = sa.create_engine(parsed, connect_args=_connect_args(parsed, self.statement_timeout))
             except (ImportError, sa.exc.NoSuchModuleError) as exc:
-                raise ConfigError(f"no driver for {parsed.drivername!r}: {exc} (install pytest-prodgate[postgres] or [mysql])") from None
+                raise ConfigError(
+                    f"no driver for {parsed.drivername!r}: {exc} (install pytest-prodgate[postgres] or [mysql])"
+                ) from None
             self._owns_engine = True
         self.url_text = self.engine.url.render_as_string(hide_password=True)
 
@@ -108,14 +112,17 @@ class DataChecker:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
             counted = self._execute(conn, rule, plan.count).mappings().one()
-            figures = {k: float(v) for k, v in counted.items() if k in ("rows", "violations", "duplicate_rows")}
+            # violations first: with no threshold result to show, a summary shows the first figure
+            figures = {k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted}
             if plan.derive is not None:
                 figures.update(plan.derive(counted))
             if plan.rate_name and "rows" in figures and "violations" in figures:
                 rows = figures["rows"]
                 figures[plan.rate_name] = figures["violations"] / rows if rows else 0.0
             if plan.violating is not None and "rows" in figures and "violations" in figures:
-                figures.setdefault("violation_rate", figures["violations"] / figures["rows"] if figures["rows"] else 0.0)
+                figures.setdefault(
+                    "violation_rate", figures["violations"] / figures["rows"] if figures["rows"] else 0.0
+                )
             columns: list[str] = []
             sample: list[tuple[Any, ...]] = []
             finder = plan.violating if plan.violating is not None else plan.count
@@ -146,8 +153,11 @@ class DataChecker:
     def _explain(self, rule: Rule, exc: sa.exc.DBAPIError) -> Exception:
         text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
         lowered = text.lower()
-        if "statement timeout" in lowered or "max_statement_time" in lowered or "max_execution_time" in lowered or (
-            lowered == "interrupted"
+        if (
+            "statement timeout" in lowered
+            or "max_statement_time" in lowered
+            or "max_execution_time" in lowered
+            or (lowered == "interrupted")
         ):
             return RuleTimeout(
                 f"rule {rule.id!r}: the query ran past the statement timeout of {self.statement_timeout:g} s "
