@@ -17,19 +17,51 @@ import sqlalchemy as sa
 from tests.services import MARIADB_URL, POSTGRES_URL, require_port
 
 metadata = sa.MetaData()
-categories = sa.Table("categories", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                      sa.Column("slug", sa.String(40)), sa.Column("name", sa.String(80)))
-products = sa.Table("products", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                    sa.Column("sku", sa.String(40)), sa.Column("name", sa.String(80)), sa.Column("category_id", sa.Integer),
-                    sa.Column("price_cents", sa.Integer), sa.Column("stock", sa.Integer), sa.Column("created_at", sa.DateTime))
-customers = sa.Table("customers", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                     sa.Column("email", sa.String(80)), sa.Column("name", sa.String(80)), sa.Column("created_at", sa.DateTime))
-orders = sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                  sa.Column("customer_id", sa.Integer), sa.Column("status", sa.String(20)), sa.Column("total_cents", sa.Integer),
-                  sa.Column("item_count", sa.Integer), sa.Column("created_at", sa.DateTime))
-order_items = sa.Table("order_items", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                       sa.Column("order_id", sa.Integer), sa.Column("product_id", sa.Integer), sa.Column("quantity", sa.Integer),
-                       sa.Column("unit_price_cents", sa.Integer))
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("slug", sa.String(40)),
+    sa.Column("name", sa.String(80)),
+)
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sku", sa.String(40)),
+    sa.Column("name", sa.String(80)),
+    sa.Column("category_id", sa.Integer),
+    sa.Column("price_cents", sa.Integer),
+    sa.Column("stock", sa.Integer),
+    sa.Column("created_at", sa.DateTime),
+)
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("email", sa.String(80)),
+    sa.Column("name", sa.String(80)),
+    sa.Column("created_at", sa.DateTime),
+)
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("customer_id", sa.Integer),
+    sa.Column("status", sa.String(20)),
+    sa.Column("total_cents", sa.Integer),
+    sa.Column("item_count", sa.Integer),
+    sa.Column("created_at", sa.DateTime),
+)
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("order_id", sa.Integer),
+    sa.Column("product_id", sa.Integer),
+    sa.Column("quantity", sa.Integer),
+    sa.Column("unit_price_cents", sa.Integer),
+)
 
 # rule id in tests/shop_rules.toml -> exactly how many violations the bad rows create
 BAD_COUNTS: dict[str, int] = {
@@ -72,18 +104,57 @@ def seed_healthy(engine: sa.Engine, now: dt.datetime | None = None) -> None:
     for order_id in range(1, 31):
         lines = [(order_id % 20 + 1, 1), ((order_id + 7) % 20 + 1, 2)]
         for n, (product_id, quantity) in enumerate(lines):
-            item_rows.append({"id": order_id * 10 + n, "order_id": order_id, "product_id": product_id,
-                              "quantity": quantity, "unit_price_cents": prices[product_id]})
-        order_rows.append({"id": order_id, "customer_id": order_id % 10 + 1, "status": ("paid", "shipped", "delivered")[order_id % 3],
-                           "total_cents": sum(prices[p] * q for p, q in lines), "item_count": sum(q for _, q in lines),
-                           "created_at": now - dt.timedelta(hours=31 - order_id)})
+            item_rows.append(
+                {
+                    "id": order_id * 10 + n,
+                    "order_id": order_id,
+                    "product_id": product_id,
+                    "quantity": quantity,
+                    "unit_price_cents": prices[product_id],
+                }
+            )
+        order_rows.append(
+            {
+                "id": order_id,
+                "customer_id": order_id % 10 + 1,
+                "status": ("paid", "shipped", "delivered")[order_id % 3],
+                "total_cents": sum(prices[p] * q for p, q in lines),
+                "item_count": sum(q for _, q in lines),
+                "created_at": now - dt.timedelta(hours=31 - order_id),
+            }
+        )
     with engine.begin() as conn:
-        conn.execute(categories.insert(), [{"id": i, "slug": s, "name": s.title()} for i, s in enumerate(("coffee", "tea", "mugs"), 1)])
-        conn.execute(products.insert(), [{"id": i, "sku": f"SKU-{i:05d}", "name": f"Product {i}", "category_id": i % 3 + 1,
-                                          "price_cents": prices[i], "stock": 5, "created_at": now - dt.timedelta(days=400)}
-                                         for i in range(1, 21)])
-        conn.execute(customers.insert(), [{"id": i, "email": f"c{i}@example.com", "name": f"Customer {i}",
-                                           "created_at": now - dt.timedelta(days=i)} for i in range(1, 11)])
+        conn.execute(
+            categories.insert(),
+            [{"id": i, "slug": s, "name": s.title()} for i, s in enumerate(("coffee", "tea", "mugs"), 1)],
+        )
+        conn.execute(
+            products.insert(),
+            [
+                {
+                    "id": i,
+                    "sku": f"SKU-{i:05d}",
+                    "name": f"Product {i}",
+                    "category_id": i % 3 + 1,
+                    "price_cents": prices[i],
+                    "stock": 5,
+                    "created_at": now - dt.timedelta(days=400),
+                }
+                for i in range(1, 21)
+            ],
+        )
+        conn.execute(
+            customers.insert(),
+            [
+                {
+                    "id": i,
+                    "email": f"c{i}@example.com",
+                    "name": f"Customer {i}",
+                    "created_at": now - dt.timedelta(days=i),
+                }
+                for i in range(1, 11)
+            ],
+        )
         conn.execute(orders.insert(), order_rows)
         conn.execute(order_items.insert(), item_rows)
 
@@ -92,21 +163,46 @@ def spoil(engine: sa.Engine, now: dt.datetime | None = None) -> None:
     """Add exactly the problems of ``BAD_COUNTS``."""
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     with engine.begin() as conn:
-        conn.execute(order_items.insert(), [{"id": 9000 + n, "order_id": 9000 + n, "product_id": 1, "quantity": 1,
-                                             "unit_price_cents": 100} for n in (1, 2, 3)])
-        conn.execute(products.insert(), [{"id": 9000 + n, "sku": f"SKU-{n:05d}", "name": "copy", "category_id": 1,
-                                          "price_cents": 100, "stock": 1, "created_at": now} for n in (1, 2)])
+        conn.execute(
+            order_items.insert(),
+            [
+                {"id": 9000 + n, "order_id": 9000 + n, "product_id": 1, "quantity": 1, "unit_price_cents": 100}
+                for n in (1, 2, 3)
+            ],
+        )
+        conn.execute(
+            products.insert(),
+            [
+                {
+                    "id": 9000 + n,
+                    "sku": f"SKU-{n:05d}",
+                    "name": "copy",
+                    "category_id": 1,
+                    "price_cents": 100,
+                    "stock": 1,
+                    "created_at": now,
+                }
+                for n in (1, 2)
+            ],
+        )
         conn.execute(products.update().where(products.c.id.in_([4, 8, 12, 16])).values(price_cents=None))
         conn.execute(products.update().where(products.c.id == 7).values(price_cents=0))
         conn.execute(customers.update().where(customers.c.id.in_([3, 6])).values(email=None))
         conn.execute(customers.update().where(customers.c.id == 9).values(email="nobody"))
         conn.execute(customers.update().where(customers.c.id == 1).values(created_at=now - dt.timedelta(days=100)))
-        conn.execute(orders.update().where(orders.c.id.in_([2, 4, 6, 8, 10])).values(total_cents=orders.c.total_cents + 1))
+        conn.execute(
+            orders.update().where(orders.c.id.in_([2, 4, 6, 8, 10])).values(total_cents=orders.c.total_cents + 1)
+        )
         conn.execute(orders.update().where(orders.c.id == 20).values(created_at=now + dt.timedelta(days=7)))
         conn.execute(orders.update().where(orders.c.id == 5).values(status="lost"))
         # Negative quantities at price 0 inside orders 11 and 12, whose stored item counts follow them.
-        conn.execute(order_items.insert(), [{"id": 9004, "order_id": 11, "product_id": 2, "quantity": -1, "unit_price_cents": 0},
-                                            {"id": 9005, "order_id": 12, "product_id": 2, "quantity": -1, "unit_price_cents": 0}])
+        conn.execute(
+            order_items.insert(),
+            [
+                {"id": 9004, "order_id": 11, "product_id": 2, "quantity": -1, "unit_price_cents": 0},
+                {"id": 9005, "order_id": 12, "product_id": 2, "quantity": -1, "unit_price_cents": 0},
+            ],
+        )
         conn.execute(orders.update().where(orders.c.id.in_([11, 12])).values(item_count=orders.c.item_count - 1))
         conn.execute(categories.insert().values(id=4, slug="extra", name="Extra"))
 
@@ -121,9 +217,13 @@ def fix(engine: sa.Engine, now: dt.datetime | None = None) -> None:
         for product_id in (4, 7, 8, 12, 16):
             conn.execute(products.update().where(products.c.id == product_id).values(price_cents=100 * product_id))
         for customer_id in (3, 6, 9):
-            conn.execute(customers.update().where(customers.c.id == customer_id).values(email=f"c{customer_id}@example.com"))
+            conn.execute(
+                customers.update().where(customers.c.id == customer_id).values(email=f"c{customer_id}@example.com")
+            )
         conn.execute(customers.update().where(customers.c.id == 1).values(created_at=now - dt.timedelta(days=1)))
-        conn.execute(orders.update().where(orders.c.id.in_([2, 4, 6, 8, 10])).values(total_cents=orders.c.total_cents - 1))
+        conn.execute(
+            orders.update().where(orders.c.id.in_([2, 4, 6, 8, 10])).values(total_cents=orders.c.total_cents - 1)
+        )
         conn.execute(orders.update().where(orders.c.id == 20).values(created_at=now - dt.timedelta(hours=11)))
         conn.execute(orders.update().where(orders.c.id == 5).values(status="delivered"))
         conn.execute(categories.delete().where(categories.c.id == 4))

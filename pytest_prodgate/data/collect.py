@@ -88,4 +88,5 @@ class DataRuleItem(pytest.Item):
         return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.entry.line - 1, f"{self.rule.kind} rule {self.rule.id}"
+        # Not the bare name: pytest -v would show the dots of a domain equal to the node id as "::".
+        return self.path, self.entry.line - 1, f"rule {self.name}"

@@ -132,7 +132,9 @@ class DataGate:
         __tracebackhide__ = True
         return self.rule("row_count", table=table, min=min, max=max, **options)
 
-    def reconcile(self, table: str, column: str, *, child: str, of: str = "", aggregate: str = "sum", **options: Any) -> RuleResult:
+    def reconcile(
+        self, table: str, column: str, *, child: str, of: str = "", aggregate: str = "sum", **options: Any
+    ) -> RuleResult:
         __tracebackhide__ = True
         return self.rule("reconcile", table=table, column=column, child=child, of=of, aggregate=aggregate, **options)
 

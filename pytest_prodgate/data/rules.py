@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog, check_fragment, check_name, check_query, split_table
 from pytest_prodgate.data.rulebase import ColumnsRule, Figures, Plan, Rule, counting, violating_rows
-from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.errors import ConfigError, ThresholdError
 from pytest_prodgate.thresholds import parse_duration
 
 __all__ = ["RULE_TYPES", "Plan", "Rule", "make_rule"]
@@ -426,9 +426,7 @@ class Sql(Rule):
             table = catalog.table(self.table)
             total = sa.select(sa.func.count()).select_from(table).scalar_subquery()
             count = count.add_columns(total.label("rows"))
-        return Plan(
-            count=count, violating=sa.select(sa.text("*")).select_from(returned), rate_name="violation_rate"
-        )
+        return Plan(count=count, violating=sa.select(sa.text("*")).select_from(returned), rate_name="violation_rate")
 
 
 RULE_TYPES: dict[str, type[Rule]] = {
@@ -487,7 +485,10 @@ def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
         raise ConfigError(f"severity {values['severity']!r} is not 'blocking' or 'warning'")
     for key in ("max_age", "tolerance"):
         if key in values and cls is not Reconcile:
-            parse_duration(values[key], what=key)
+            try:
+                parse_duration(values[key], what=key)
+            except ThresholdError:
+                raise ConfigError(f"{key} {values[key]!r} is not a duration. Expected e.g. 500ms, 2s or 1d") from None
     if (
         kind in ("accepted_values", "range", "freshness", "no_future", "reconcile")
         and len(values.get("columns", ())) != 1

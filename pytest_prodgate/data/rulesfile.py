@@ -128,9 +128,7 @@ def _check_environments(rule: Rule) -> None:
                 parse_thresholds(value, where=f"environments.{name}.thresholds")
 
 
-def apply_overrides(
-    rule: Rule, environment: str | None = None, severity: Mapping[str, str] | None = None
-) -> Rule:
+def apply_overrides(rule: Rule, environment: str | None = None, severity: Mapping[str, str] | None = None) -> Rule:
     """The rule as it applies in ``environment``: its own per-environment table, then the
     ``[tool.prodgate.data] severity`` table (rule id or glob -> severity, itself merged per environment)."""
     changes: dict[str, Any] = {}
@@ -199,7 +197,9 @@ def _top_list(data: Any, path: Path) -> list[Any]:
         raise ConfigError("a rules file holds 'rule' entries ([[rule]] in TOML, rules: [...] in YAML)", where=str(path))
     unknown = sorted(set(data) - set(_TOP_KEYS))
     if unknown:
-        raise ConfigError(f"unknown top-level key {unknown[0]!r}; rules go in [[rule]] (TOML) or rules: (YAML)", where=str(path))
+        raise ConfigError(
+            f"unknown top-level key {unknown[0]!r}; rules go in [[rule]] (TOML) or rules: (YAML)", where=str(path)
+        )
     items = data.get("rule", data.get("rules", []))
     if not isinstance(items, list):
         raise ConfigError("'rule' must be a list of rules ([[rule]] tables)", where=str(path))
