@@ -101,7 +101,8 @@ class Catalog:
         """Column ``name`` of ``table``; a missing one is a ``ConfigError`` listing the real ones."""
         check_name(name, what)
         if name in table.c:
-            return table.c[name]
+            column: sa.Column[Any] = table.c[name]
+            return column
         known = [c.name for c in table.columns]
         hint = difflib.get_close_matches(name, known, n=1)
         more = f"did you mean {hint[0]!r}?" if hint else f"columns: {', '.join(known)}"

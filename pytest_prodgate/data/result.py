@@ -126,4 +126,4 @@ def format_sample(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list
     """Rows as a left-aligned text table under their column names."""
     table = [list(columns)] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]

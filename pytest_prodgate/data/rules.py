@@ -178,9 +178,10 @@ def _utc_naive(value: Any) -> dt.datetime | None:
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
         raise ConfigError(f"{value!r} is not a timestamp")
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
+    moment: dt.datetime = value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 def _timestamp(catalog: Catalog, col: Any) -> Any:
@@ -285,7 +286,13 @@ class RowCount(Rule):
         return Plan(count=count, derive=derive)
 
 
-AGGREGATES = {"sum": sa.func.sum, "count": sa.func.count, "min": sa.func.min, "max": sa.func.max, "avg": sa.func.avg}
+AGGREGATES: dict[str, Any] = {
+    "sum": sa.func.sum,
+    "count": sa.func.count,
+    "min": sa.func.min,
+    "max": sa.func.max,
+    "avg": sa.func.avg,
+}
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ class DataChecker:
             # violations first: with no threshold result to show, a summary shows the first figure
             figures = {k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted}
             if plan.derive is not None:
-                figures.update(plan.derive(counted))
+                figures.update(plan.derive(dict(counted)))
             if plan.rate_name and "rows" in figures and "violations" in figures:
                 rows = figures["rows"]
                 figures[plan.rate_name] = figures["violations"] / rows if rows else 0.0
