@@ -1,0 +1,235 @@
+"""Running the demo: ``serve`` in the foreground, ``DemoService`` to run it as a child process.
+
+``serve`` binds its own socket (port 0 picks a free one), prints exactly one line to stdout::
+
+    prodgate demo listening on http://127.0.0.1:PORT (database sqlite:////abs/path.db, pid N)
+
+and serves until SIGTERM or SIGINT, then shuts down cleanly. ``DemoService.start`` launches
+``python -m pytest_prodgate.demo`` and waits for that line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import uvicorn
+
+from pytest_prodgate.demo.app import DemoApp
+from pytest_prodgate.demo.db import Catalogue, create_database
+from pytest_prodgate.demo.faults import FaultTuning, faults_from_env, parse_faults
+from pytest_prodgate.demo.state import StateFile
+from pytest_prodgate.errors import TargetError
+
+LISTENING = re.compile(
+    r"^prodgate demo listening on (?P<url>http://\S+) \(database (?P<database_url>sqlite:///(?P<path>.+)), pid (?P<pid>\d+)\)$"
+)
+
+
+def database_url(path: Path) -> str:
+    """SQLAlchemy's form for an absolute SQLite path: ``sqlite:////abs/path.db``."""
+    return f"sqlite:///{path.resolve()}"
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: Iterable[str] = (),
+    db_path: str | Path | None = None,
+    state_file: str | Path | None = None,
+    *,
+    out: IO[str] | None = None,
+) -> None:
+    """Seed the database, listen on ``host:port``, announce the address and serve until signalled."""
+    chosen = parse_faults(faults) | faults_from_env()
+    tuning = FaultTuning.from_env()
+    state = StateFile(Path(state_file).resolve() if state_file else None, chosen)
+    owned = db_path is None  # a temp database is ours to delete at the end
+    if db_path is None:
+        handle, name = tempfile.mkstemp(prefix="prodgate-demo-", suffix=".db")
+        os.close(handle)
+        path = Path(name)
+    else:
+        path = Path(db_path).resolve()
+    sock = _listen(host, port)
+    catalogue: Catalogue | None = None
+    try:
+        create_database(path)
+        catalogue = Catalogue(path)
+        app = DemoApp(catalogue, state, tuning)
+        config = uvicorn.Config(
+            app,
+            http="httptools",
+            loop="auto",
+            lifespan="on",
+            server_header=False,
+            date_header=True,
+            access_log=False,
+            log_level="warning",
+        )
+        bound_port = sock.getsockname()[1]
+        url = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
+        line = f"prodgate demo listening on {url} (database {database_url(path)}, pid {os.getpid()})"
+        server = _AnnouncingServer(config, line, out or sys.stdout)
+        # uvicorn re-raises the signal that stopped it once it has shut down; make that a no-op so we exit 0.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, server.handle_exit)
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        if catalogue is not None:
+            catalogue.close()
+        if owned:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise TargetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints the address line once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, line: str, out: IO[str]) -> None:
+        super().__init__(config)
+        self.line = line
+        self.out = out
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.should_exit:
+            print(self.line, file=self.out, flush=True)
+
+
+class DemoService:
+    """The demo service running as a child process; a context manager that stops it on exit."""
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], base_url: str, db_path: Path, *, owned_db: bool, logs: list[Path]
+    ) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.pid = process.pid
+        self.db_path = db_path
+        self.database_url = database_url(db_path)
+        self._owned_db = owned_db
+        self._logs = logs
+
+    @classmethod
+    def start(
+        cls,
+        faults: Iterable[str] = (),
+        db_path: str | Path | None = None,
+        state_file: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 20.0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> DemoService:
+        """Launch ``python -m pytest_prodgate.demo`` and wait (bounded) for its address line."""
+        command = [sys.executable, "-m", "pytest_prodgate.demo", "--host", host, "--port", str(port)]
+        for name in faults:
+            command += ["--fault", name]
+        if db_path is not None:
+            command += ["--db", str(Path(db_path).resolve())]
+        if state_file is not None:
+            command += ["--state-file", str(Path(state_file).resolve())]
+        child_env = {**os.environ, **(env or {})}
+        logs = [Path(tempfile.mkstemp(prefix="prodgate-demo-", suffix=name)[1]) for name in (".out", ".err")]
+        # Files, not pipes: nobody reads the child's output after startup, and a full pipe would block it.
+        with open(logs[0], "wb") as stdout, open(logs[1], "wb") as stderr:
+            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=child_env)
+        match = _wait_for_line(process, logs, startup_timeout)
+        if match is None:
+            tail = _tail(logs[1])
+            _terminate(process)
+            for log in logs:
+                log.unlink(missing_ok=True)
+            why = f"exited with code {process.returncode}" if process.returncode is not None else "timed out"
+            raise TargetError(f"the demo service did not start ({why} after {startup_timeout:g}s): {tail}")
+        return cls(process, match["url"], Path(match["path"]), owned_db=db_path is None, logs=logs)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stderr_text(self) -> str:
+        """Everything the child wrote to stderr so far (warnings, tracebacks)."""
+        try:
+            return self._logs[1].read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """SIGTERM, wait up to ``timeout`` seconds, then kill; return the exit code."""
+        code = _terminate(self.process, timeout)
+        if self._owned_db:  # the child deletes it on a clean exit; not when killed
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        for log in self._logs:
+            log.unlink(missing_ok=True)
+        return code
+
+    def __enter__(self) -> DemoService:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<DemoService {self.base_url} pid={self.pid} running={self.running}>"
+
+
+def _wait_for_line(process: subprocess.Popen[bytes], logs: list[Path], timeout: float) -> re.Match[str] | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = logs[0].read_text(encoding="utf-8", errors="replace")
+        if "\n" in text:
+            return LISTENING.match(text.split("\n", 1)[0])
+        if process.poll() is not None:
+            return None
+        time.sleep(0.02)
+    return None
+
+
+def _terminate(process: subprocess.Popen[bytes], timeout: float = 5.0) -> int | None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return process.returncode
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except FileNotFoundError:
+        return "(no output)"
+    return " | ".join(text.splitlines()[-lines:]) or "(no output)"
