@@ -87,7 +87,7 @@ class StateFile:
             signature = None
         else:
             signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        if not strict and signature in (self._signature, self._bad_signature):
+        if not strict and (signature == self._signature or (signature is not None and signature == self._bad_signature)):
             return False
         if signature is None:
             version, faults = None, frozenset[str]()
