@@ -12,7 +12,9 @@ from pytest_prodgate.exitcodes import ExitCode
 def add_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None:
     """The options shared by ``prodgate demo`` and ``python -m pytest_prodgate.demo``."""
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=default_port, help=f"Port to listen on; 0 picks a free one (default {default_port})")
+    parser.add_argument(
+        "--port", type=int, default=default_port, help=f"Port to listen on; 0 picks a free one (default {default_port})"
+    )
     parser.add_argument(
         "--fault",
         action="append",
@@ -21,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None
         help=f"Switch a fault on (repeatable): {', '.join(KNOWN_FAULTS)}",
     )
     parser.add_argument("--db", metavar="PATH", help="SQLite file to create and seed (default a fresh temp file)")
-    parser.add_argument("--state-file", metavar="PATH", help="JSON file with version and faults, re-read when it changes")
+    parser.add_argument(
+        "--state-file", metavar="PATH", help="JSON file with version and faults, re-read when it changes"
+    )
 
 
 def register(subparsers: Any) -> None:

@@ -81,7 +81,18 @@ CATEGORIES = (
     ("snacks", "Snacks"),
     ("gifts", "Gift sets"),
 )
-ADJECTIVES = ("Classic", "Bold", "Smooth", "Organic", "Single-origin", "Travel", "Deluxe", "Everyday", "Nordic", "Alpine")
+ADJECTIVES = (
+    "Classic",
+    "Bold",
+    "Smooth",
+    "Organic",
+    "Single-origin",
+    "Travel",
+    "Deluxe",
+    "Everyday",
+    "Nordic",
+    "Alpine",
+)
 NOUNS = {
     "coffee": ("Espresso", "Filter roast", "Decaf", "House blend", "Cold brew"),
     "tea": ("Earl Grey", "Sencha", "Rooibos", "Chai", "Oolong"),
@@ -128,7 +139,9 @@ def _seed(conn: sqlite3.Connection, rng: random.Random, now: dt.datetime) -> Non
         name = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS[slug])} No. {product_id}"
         price = rng.randrange(299, 15_000)
         created = now - dt.timedelta(days=400 + rng.random() * 100)
-        products.append((product_id, f"SKU-{product_id:05d}", name, category_id, price, rng.randrange(0, 120), _stamp(created)))
+        products.append(
+            (product_id, f"SKU-{product_id:05d}", name, category_id, price, rng.randrange(0, 120), _stamp(created))
+        )
     conn.executemany(
         "INSERT INTO products (id, sku, name, category_id, price_cents, stock, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         products,

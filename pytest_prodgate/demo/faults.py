@@ -133,7 +133,9 @@ def _error_rate(raw: str | None) -> Fraction:
     try:
         rate = Fraction(text[:-1].strip()) / 100 if text.endswith("%") else Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise ConfigError(f"{text!r} is not a share; expected e.g. 0.2 or 20%", where="PRODGATE_DEMO_ERROR_RATE") from None
+        raise ConfigError(
+            f"{text!r} is not a share; expected e.g. 0.2 or 20%", where="PRODGATE_DEMO_ERROR_RATE"
+        ) from None
     if not 0 <= rate <= 1:
         raise ConfigError(f"{text!r} is outside 0..1 (0%..100%)", where="PRODGATE_DEMO_ERROR_RATE")
     return rate.limit_denominator(10_000)

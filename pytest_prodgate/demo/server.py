@@ -192,7 +192,7 @@ class DemoService:
             log.unlink(missing_ok=True)
         return code
 
-    def __enter__(self) -> DemoService:
+    def __enter__(self) -> DemoService:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self
 
     def __exit__(

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.demo.faults import parse_faults
+from pytest_prodgate.errors import ConfigError
 
 DEFAULT_VERSION = "1.0.0"
 CHECK_INTERVAL = 0.2
@@ -87,7 +87,9 @@ class StateFile:
             signature = None
         else:
             signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        if not strict and (signature == self._signature or (signature is not None and signature == self._bad_signature)):
+        if not strict and (
+            signature == self._signature or (signature is not None and signature == self._bad_signature)
+        ):
             return False
         if signature is None:
             version, faults = None, frozenset[str]()

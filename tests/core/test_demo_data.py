@@ -76,6 +76,7 @@ def test_duplicate_skus_count_values_surplus_and_rows_when_bad_data_is_on(bad: D
 
 def test_the_documented_rows_carry_the_problems_when_bad_data_is_on(bad: DemoService) -> None:
     with sqlite3.connect(f"file:{bad.db_path}?mode=ro", uri=True) as conn:
+
         def ids(sql: str) -> list[int]:
             return [row[0] for row in conn.execute(sql)]
 
@@ -84,9 +85,11 @@ def test_the_documented_rows_carry_the_problems_when_bad_data_is_on(bad: DemoSer
         assert ids("SELECT id FROM order_items WHERE quantity < 0 ORDER BY id") == [900004, 900005]
         assert ids("SELECT order_id FROM order_items WHERE quantity < 0 ORDER BY id") == [100, 200]
         assert ids("SELECT id FROM orders WHERE created_at > datetime('now')") == [150]
-        assert ids(
-            "SELECT id FROM order_items WHERE order_id NOT IN (SELECT id FROM orders) ORDER BY id"
-        ) == [900001, 900002, 900003]
+        assert ids("SELECT id FROM order_items WHERE order_id NOT IN (SELECT id FROM orders) ORDER BY id") == [
+            900001,
+            900002,
+            900003,
+        ]
         assert ids(
             "SELECT o.id FROM orders AS o WHERE total_cents != (SELECT SUM(quantity * unit_price_cents) "
             "FROM order_items WHERE order_id = o.id) ORDER BY o.id"

@@ -74,7 +74,11 @@ def test_search_finds_products_by_name_when_q_is_given(client: httpx.Client) -> 
     assert found["query"] == "espresso"
     assert found["count"] == len(found["items"]) > 0
     assert all("espresso" in item["name"].lower() for item in found["items"])
-    assert client.get("/search", params={"q": "no such thing"}).json() == {"query": "no such thing", "count": 0, "items": []}
+    assert client.get("/search", params={"q": "no such thing"}).json() == {
+        "query": "no such thing",
+        "count": 0,
+        "items": [],
+    }
     assert client.get("/search").status_code == 400
 
 
@@ -138,7 +142,10 @@ def test_head_answers_headers_without_a_body_when_asked(client: httpx.Client) ->
 def test_database_is_seeded_consistently_when_the_demo_starts(demo: DemoService) -> None:
     assert demo.database_url == f"sqlite:///{demo.db_path}" and demo.db_path.is_absolute()
     with sqlite3.connect(f"file:{demo.db_path}?mode=ro", uri=True) as conn:
-        counts = [conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("categories", "products", "customers", "orders")]
+        counts = [
+            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("categories", "products", "customers", "orders")
+        ]
         assert counts == [8, 200, 100, 300]
         wrong = conn.execute(
             "SELECT COUNT(*) FROM orders AS o WHERE total_cents != (SELECT SUM(quantity * unit_price_cents) "

@@ -74,7 +74,9 @@ def test_exactly_a_fifth_of_catalogue_requests_fail_when_the_errors_fault_is_on(
         assert statuses.count(500) == 10
         assert statuses.count(200) == 40
         assert [i for i, status in enumerate(statuses, start=1) if status == 500] == list(range(5, 51, 5))
-        health = [client.get(path).status_code for path in ("/health", "/health/live", "/health/ready") for _ in range(5)]
+        health = [
+            client.get(path).status_code for path in ("/health", "/health/live", "/health/ready") for _ in range(5)
+        ]
         assert set(health) == {200}
 
 

@@ -52,7 +52,9 @@ def test_start_raises_target_error_with_the_reason_when_a_fault_is_unknown() -> 
         DemoService.start(faults=["slow", "bogus"], env=CLEAN_ENV)
     message = str(caught.value)
     assert "exited with code 4" in message
-    assert "unknown fault 'bogus'; known faults: slow, errors, not-ready, no-security-headers, bad-data, leak" in message
+    assert (
+        "unknown fault 'bogus'; known faults: slow, errors, not-ready, no-security-headers, bad-data, leak" in message
+    )
 
 
 def test_start_raises_target_error_when_the_env_names_an_unknown_fault() -> None:
@@ -70,7 +72,12 @@ def test_start_raises_target_error_when_the_port_is_taken() -> None:
 def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **CLEAN_ENV}
     return subprocess.run(
-        [sys.executable, "-m", "pytest_prodgate", *args], capture_output=True, text=True, timeout=30, env=env
+        [sys.executable, "-m", "pytest_prodgate", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
     )
 
 
@@ -78,8 +85,10 @@ def test_prodgate_demo_exits_4_with_one_line_when_a_fault_is_unknown() -> None:
     result = _run_cli("demo", "--fault", "slowly")
     assert result.returncode == 4
     assert result.stderr.strip().splitlines() == [
-        "prodgate: error: --fault: unknown fault 'slowly'; known faults: "
-        "slow, errors, not-ready, no-security-headers, bad-data, leak"
+        (
+            "prodgate: error: --fault: unknown fault 'slowly'; known faults: "
+            "slow, errors, not-ready, no-security-headers, bad-data, leak"
+        )
     ]
     assert result.stdout == ""
 

@@ -37,9 +37,10 @@ def _eventually(probe: Callable[[], Any], expected: Any, timeout: float = 5.0) -
 def test_version_and_faults_switch_live_when_the_state_file_changes(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     _write(state, {"version": "1.1.0"})
-    with DemoService.start(state_file=state, env={"PRODGATE_DEMO_FAULTS": ""}) as service, httpx.Client(
-        base_url=service.base_url, timeout=5.0
-    ) as client:
+    with (
+        DemoService.start(state_file=state, env={"PRODGATE_DEMO_FAULTS": ""}) as service,
+        httpx.Client(base_url=service.base_url, timeout=5.0) as client,
+    ):
 
         def version() -> str:
             return str(client.get("/version").json()["version"])
@@ -62,7 +63,10 @@ def test_version_and_faults_switch_live_when_the_state_file_changes(tmp_path: Pa
         assert _eventually(problems, BAD_DATA) == BAD_DATA
 
         _write(state, "{not json")  # a broken release file keeps the running one
-        assert _eventually(lambda: client.get("/health/detailed").json()["checks"]["state_file"]["status"], "failing") == "failing"
+        assert (
+            _eventually(lambda: client.get("/health/detailed").json()["checks"]["state_file"]["status"], "failing")
+            == "failing"
+        )
         assert version() == "1.2.0"
 
         _write(state, {"version": "1.1.0", "faults": []})
