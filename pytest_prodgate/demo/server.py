@@ -10,6 +10,7 @@ and serves until SIGTERM or SIGINT, then shuts down cleanly. ``DemoService.start
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import signal
@@ -54,6 +55,7 @@ def serve(
     chosen = parse_faults(faults) | faults_from_env()
     tuning = FaultTuning.from_env()
     state = StateFile(Path(state_file).resolve() if state_file else None, chosen)
+    sock = _listen(host, port)
     owned = db_path is None  # a temp database is ours to delete at the end
     if db_path is None:
         handle, name = tempfile.mkstemp(prefix="prodgate-demo-", suffix=".db")
@@ -61,7 +63,6 @@ def serve(
         path = Path(name)
     else:
         path = Path(db_path).resolve()
-    sock = _listen(host, port)
     catalogue: Catalogue | None = None
     try:
         create_database(path)
@@ -126,7 +127,7 @@ class DemoService:
     """The demo service running as a child process; a context manager that stops it on exit."""
 
     def __init__(
-        self, process: subprocess.Popen[bytes], base_url: str, db_path: Path, *, owned_db: bool, logs: list[Path]
+        self, process: subprocess.Popen[bytes], base_url: str, db_path: Path, *, owned_db: bool, stderr: IO[bytes]
     ) -> None:
         self.process = process
         self.base_url = base_url
@@ -134,7 +135,7 @@ class DemoService:
         self.db_path = db_path
         self.database_url = database_url(db_path)
         self._owned_db = owned_db
-        self._logs = logs
+        self._stderr = stderr
 
     @classmethod
     def start(
@@ -157,19 +158,23 @@ class DemoService:
         if state_file is not None:
             command += ["--state-file", str(Path(state_file).resolve())]
         child_env = {**os.environ, **(env or {})}
-        logs = [Path(tempfile.mkstemp(prefix="prodgate-demo-", suffix=name)[1]) for name in (".out", ".err")]
-        # Files, not pipes: nobody reads the child's output after startup, and a full pipe would block it.
-        with open(logs[0], "wb") as stdout, open(logs[1], "wb") as stderr:
-            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=child_env)
-        match = _wait_for_line(process, logs, startup_timeout)
+        # Unlinked temp files, not pipes: nobody reads the child's output after startup (a full pipe would
+        # block it), and nothing is left on disk even if the service is never stopped.
+        out_log, err_log = _unlinked_log(), _unlinked_log()
+        process = subprocess.Popen(command, stdout=out_log, stderr=err_log, stdin=subprocess.DEVNULL, env=child_env)
+        match = _wait_for_line(process, out_log, startup_timeout)
+        out_log.close()
         if match is None:
-            tail = _tail(logs[1])
+            tail = _tail(err_log)
+            err_log.close()
             _terminate(process)
-            for log in logs:
-                log.unlink(missing_ok=True)
-            why = f"exited with code {process.returncode}" if process.returncode is not None else "timed out"
-            raise TargetError(f"the demo service did not start ({why} after {startup_timeout:g}s): {tail}")
-        return cls(process, match["url"], Path(match["path"]), owned_db=db_path is None, logs=logs)
+            why = (
+                f"it exited with code {process.returncode}"
+                if process.returncode is not None
+                else f"no address line within {startup_timeout:g}s"
+            )
+            raise TargetError(f"the demo service did not start ({why}): {tail}")
+        return cls(process, match["url"], Path(match["path"]), owned_db=db_path is None, stderr=err_log)
 
     @property
     def running(self) -> bool:
@@ -177,10 +182,9 @@ class DemoService:
 
     def stderr_text(self) -> str:
         """Everything the child wrote to stderr so far (warnings, tracebacks)."""
-        try:
-            return self._logs[1].read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
+        if self._stderr.closed:
             return ""
+        return _read_all(self._stderr).decode("utf-8", errors="replace")
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """SIGTERM, wait up to ``timeout`` seconds, then kill; return the exit code."""
@@ -188,8 +192,7 @@ class DemoService:
         if self._owned_db:  # the child deletes it on a clean exit; not when killed
             for suffix in ("", "-journal", "-wal", "-shm"):
                 Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
-        for log in self._logs:
-            log.unlink(missing_ok=True)
+        self._stderr.close()
         return code
 
     def __enter__(self) -> DemoService:  # noqa: PYI034 - typing.Self needs Python 3.11
@@ -204,10 +207,23 @@ class DemoService:
         return f"<DemoService {self.base_url} pid={self.pid} running={self.running}>"
 
 
-def _wait_for_line(process: subprocess.Popen[bytes], logs: list[Path], timeout: float) -> re.Match[str] | None:
+def _unlinked_log() -> IO[bytes]:
+    """A temp file already unlinked, in append mode: the child writes, we read with ``pread`` (no shared offset)."""
+    handle, name = tempfile.mkstemp(prefix="prodgate-demo-", suffix=".log")
+    os.unlink(name)
+    fcntl.fcntl(handle, fcntl.F_SETFL, fcntl.fcntl(handle, fcntl.F_GETFL) | os.O_APPEND)
+    return os.fdopen(handle, "r+b", buffering=0)
+
+
+def _read_all(log: IO[bytes]) -> bytes:
+    fd = log.fileno()
+    return os.pread(fd, os.fstat(fd).st_size, 0)
+
+
+def _wait_for_line(process: subprocess.Popen[bytes], out: IO[bytes], timeout: float) -> re.Match[str] | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = logs[0].read_text(encoding="utf-8", errors="replace")
+        text = _read_all(out).decode("utf-8", errors="replace")
         if "\n" in text:
             return LISTENING.match(text.split("\n", 1)[0])
         if process.poll() is not None:
@@ -227,9 +243,6 @@ def _terminate(process: subprocess.Popen[bytes], timeout: float = 5.0) -> int | 
     return process.returncode
 
 
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except FileNotFoundError:
-        return "(no output)"
+def _tail(log: IO[bytes], lines: int = 5) -> str:
+    text = _read_all(log).decode("utf-8", errors="replace").strip()
     return " | ".join(text.splitlines()[-lines:]) or "(no output)"

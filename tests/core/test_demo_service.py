@@ -51,7 +51,7 @@ def test_start_raises_target_error_with_the_reason_when_a_fault_is_unknown() -> 
     with pytest.raises(TargetError) as caught:
         DemoService.start(faults=["slow", "bogus"], env=CLEAN_ENV)
     message = str(caught.value)
-    assert "exited with code 4" in message
+    assert "did not start (it exited with code 4)" in message
     assert (
         "unknown fault 'bogus'; known faults: slow, errors, not-ready, no-security-headers, bad-data, leak" in message
     )
