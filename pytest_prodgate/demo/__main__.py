@@ -13,6 +13,7 @@ from pytest_prodgate.exitcodes import ExitCode
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_prodgate.demo", description="Run the demo shop service")
     add_arguments(parser, default_port=0)
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         return run(args)

@@ -41,5 +41,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pytest_prodgate.demo.server import serve  # uvicorn is imported only when the demo runs
 
-    serve(host=args.host, port=args.port, faults=args.fault, db_path=args.db, state_file=args.state_file)
+    serve(
+        host=args.host,
+        port=args.port,
+        faults=args.fault,
+        db_path=args.db,
+        state_file=args.state_file,
+        parent_pid=getattr(args, "parent_pid", None),
+    )
     return int(ExitCode.OK)

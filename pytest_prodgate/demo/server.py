@@ -50,8 +50,12 @@ def serve(
     state_file: str | Path | None = None,
     *,
     out: IO[str] | None = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """Seed the database, listen on ``host:port``, announce the address and serve until signalled."""
+    """Seed the database, listen on ``host:port``, announce the address and serve until signalled.
+
+    With ``parent_pid``, also stop (cleanly) once that process is gone, so an abandoned demo never lingers.
+    """
     chosen = parse_faults(faults) | faults_from_env()
     tuning = FaultTuning.from_env()
     state = StateFile(Path(state_file).resolve() if state_file else None, chosen)
@@ -81,7 +85,7 @@ def serve(
         bound_port = sock.getsockname()[1]
         url = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
         line = f"prodgate demo listening on {url} (database {database_url(path)}, pid {os.getpid()})"
-        server = _AnnouncingServer(config, line, out or sys.stdout)
+        server = _AnnouncingServer(config, line, out or sys.stdout, parent_pid)
         # uvicorn re-raises the signal that stopped it once it has shut down; make that a no-op so we exit 0.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, server.handle_exit)
@@ -112,15 +116,23 @@ def _listen(host: str, port: int) -> socket.socket:
 class _AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints the address line once it accepts connections."""
 
-    def __init__(self, config: uvicorn.Config, line: str, out: IO[str]) -> None:
+    def __init__(self, config: uvicorn.Config, line: str, out: IO[str], parent_pid: int | None = None) -> None:
         super().__init__(config)
         self.line = line
         self.out = out
+        self.parent_pid = parent_pid
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if not self.should_exit:
             print(self.line, file=self.out, flush=True)
+
+    async def on_tick(self, counter: int) -> bool:
+        # Called every 0.1 s; a re-parented child means whoever started us is gone.
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            print(f"prodgate demo: parent process {self.parent_pid} is gone; stopping", file=sys.stderr, flush=True)
+            return True
+        return await super().on_tick(counter)
 
 
 class DemoService:
@@ -148,9 +160,15 @@ class DemoService:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        exit_with_parent: bool = False,
     ) -> DemoService:
-        """Launch ``python -m pytest_prodgate.demo`` and wait (bounded) for its address line."""
+        """Launch ``python -m pytest_prodgate.demo`` and wait (bounded) for its address line.
+
+        ``exit_with_parent``: the child stops by itself once this process is gone (even if killed).
+        """
         command = [sys.executable, "-m", "pytest_prodgate.demo", "--host", host, "--port", str(port)]
+        if exit_with_parent:
+            command += ["--parent-pid", str(os.getpid())]
         for name in faults:
             command += ["--fault", name]
         if db_path is not None:

@@ -127,3 +127,24 @@ def test_prodgate_demo_prints_one_address_line_and_exits_0_when_interrupted(tmp_
     assert process.returncode == 0, stderr
     assert out.read_text().count("\n") == 1
     assert not Path(match["path"]).exists()
+
+
+def test_demo_stops_by_itself_when_its_parent_is_killed_with_exit_with_parent(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from pytest_prodgate.demo import DemoService\n"
+        "service = DemoService.start(exit_with_parent=True, env={'PRODGATE_DEMO_FAULTS': ''})\n"
+        "print(service.pid, service.db_path, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pid_text, db_path = parent.stdout.readline().split()
+        child = psutil.Process(int(pid_text))
+        assert child.is_running()
+    finally:
+        parent.kill()
+        parent.wait(5)
+    child.wait(timeout=10)  # raises if it lingers
+    assert not Path(db_path).exists()  # it shut down cleanly and removed its temp database
