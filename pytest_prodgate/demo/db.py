@@ -5,7 +5,7 @@ no enforced foreign keys and no NOT NULL on price or email. Guarding the data is
 
 Timestamps are UTC text ``YYYY-MM-DD HH:MM:SS`` (comparable with SQLite's ``strftime``), all in the past:
 products were created 400-500 days before the seed, customers 200-400 days before, orders in the last
-90 days (the newest one 5 minutes before the seed). ``orders.total_cents`` is the sum of
+90 days (the newest one 5-15 minutes before the seed). ``orders.total_cents`` is the sum of
 ``quantity * unit_price_cents`` over its items and ``orders.item_count`` the sum of their quantities.
 """
 
