@@ -1,7 +1,8 @@
 """The demo shop as a raw ASGI application: catalogue, version and health endpoints, and the faults.
 
 No web framework: a dict of routes, precomputed static bodies and header lists, SQLite read queries
-on one connection in the event loop thread (each takes tens of microseconds).
+on one connection in the event loop thread (each takes tens of microseconds), and their encoded
+answers kept until the data changes.
 """
 
 from __future__ import annotations
@@ -69,6 +70,35 @@ class BadRequest(Exception):
     """A client mistake answered with 400 and the message."""
 
 
+class BodyCache:
+    """Encoded catalogue answers, dropped whenever the data changes.
+
+    ``PRAGMA data_version`` (a few microseconds) moves when another connection commits, e.g. a test
+    editing the demo's database; the app calls ``clear()`` after its own changes (bad-data).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, limit: int = 2048) -> None:
+        self.conn = conn
+        self.limit = limit
+        self.entries: dict[tuple[Any, ...], tuple[int, bytes]] = {}
+        self.data_version: int | None = None
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+        data_version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if data_version != self.data_version:
+            self.entries.clear()
+            self.data_version = data_version
+        entry = self.entries.get(key)
+        if entry is None:
+            if len(self.entries) >= self.limit:
+                self.entries.clear()
+            entry = self.entries[key] = build()
+        return entry
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
 class DemoApp:
     """The ASGI callable. ``state`` decides version and faults; ``catalogue`` answers the queries."""
 
@@ -79,6 +109,7 @@ class DemoApp:
         self.errors = f.ErrorCounter(self.tuning.error_rate)
         self.leak = f.Leak()
         self.bad_data_undo: f.Undo | None = None
+        self.bodies = BodyCache(catalogue.conn)
         self.started = time.monotonic()
         self._process = psutil.Process()
         self._watcher: asyncio.Task[None] | None = None
@@ -105,6 +136,7 @@ class DemoApp:
         elif not wanted and self.bad_data_undo is not None:
             self.bad_data_undo.run(self.catalogue.conn)
             self.bad_data_undo = None
+        self.bodies.clear()
 
     async def watch_state(self) -> None:
         while True:
@@ -188,33 +220,53 @@ class DemoApp:
         query = _query(scope)
         page = _positive_int(query, "page", 1)
         per_page = min(_positive_int(query, "per_page", 20), MAX_PER_PAGE)
-        total, items = self.catalogue.products(page, per_page)
-        return 200, dumps({"page": page, "per_page": per_page, "total": total, "items": items}), JSON, []
+
+        def build() -> tuple[int, bytes]:
+            total, items = self.catalogue.products(page, per_page)
+            return 200, dumps({"page": page, "per_page": per_page, "total": total, "items": items})
+
+        return self._cached(("products", page, per_page), build)
 
     async def search(self, scope: Scope) -> Response:
         text = _query(scope).get("q", [""])[0].strip()
         if not text:
             raise BadRequest("query parameter 'q' is required, e.g. /search?q=espresso")
-        items = self.catalogue.search(text)
-        return 200, dumps({"query": text, "count": len(items), "items": items}), JSON, []
+
+        def build() -> tuple[int, bytes]:
+            items = self.catalogue.search(text)
+            return 200, dumps({"query": text, "count": len(items), "items": items})
+
+        return self._cached(("search", text), build)
 
     async def product(self, scope: Scope) -> Response:
         raw = scope["path"][len("/products/") :]
-        product = self.catalogue.product(int(raw)) if raw.isdigit() and len(raw) < 12 else None
-        if product is None:
-            return 404, dumps({"error": "product not found", "id": raw}), JSON, []
-        return 200, dumps(product), JSON, []
+
+        def build() -> tuple[int, bytes]:
+            product = self.catalogue.product(int(raw)) if raw.isdigit() and len(raw) < 12 else None
+            if product is None:
+                return 404, dumps({"error": "product not found", "id": raw})
+            return 200, dumps(product)
+
+        return self._cached(("product", raw), build)
 
     async def categories(self, scope: Scope) -> Response:
-        return 200, dumps({"items": self.catalogue.categories()}), JSON, []
+        return self._cached(("categories",), lambda: (200, dumps({"items": self.catalogue.categories()})))
 
     async def category(self, scope: Scope) -> Response:
         slug = scope["path"][len("/categories/") :]
-        found = self.catalogue.category(slug)
-        if found is None:
-            return 404, dumps({"error": "category not found", "slug": slug}), JSON, []
-        category, items = found
-        return 200, dumps({"category": category, "count": len(items), "items": items}), JSON, []
+
+        def build() -> tuple[int, bytes]:
+            found = self.catalogue.category(slug)
+            if found is None:
+                return 404, dumps({"error": "category not found", "slug": slug})
+            category, items = found
+            return 200, dumps({"category": category, "count": len(items), "items": items})
+
+        return self._cached(("category", slug), build)
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], tuple[int, bytes]]) -> Response:
+        status, body = self.bodies.get(key, build)
+        return status, body, JSON, []
 
     # -- version and health --------------------------------------------------------------------
     async def version(self, scope: Scope) -> Response:

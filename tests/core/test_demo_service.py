@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -148,3 +149,13 @@ def test_demo_stops_by_itself_when_its_parent_is_killed_with_exit_with_parent(tm
         parent.wait(5)
     child.wait(timeout=10)  # raises if it lingers
     assert not Path(db_path).exists()  # it shut down cleanly and removed its temp database
+
+
+def test_catalogue_follows_the_database_when_another_connection_changes_it(tmp_path: Path) -> None:
+    with DemoService.start(db_path=tmp_path / "shop.db", env=CLEAN_ENV) as service:
+        url = service.base_url + "/products/1"
+        assert httpx.get(url, timeout=5.0).json()["name"] != "Renamed"
+        with sqlite3.connect(service.db_path) as conn:
+            conn.execute("UPDATE products SET name = 'Renamed' WHERE id = 1")
+        assert httpx.get(url, timeout=5.0).json()["name"] == "Renamed"
+        assert httpx.get(service.base_url + "/search?q=renamed", timeout=5.0).json()["count"] == 1
