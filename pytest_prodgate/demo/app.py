@@ -140,9 +140,9 @@ class DemoApp:
 
     async def watch_state(self) -> None:
         while True:
-            await asyncio.sleep(CHECK_INTERVAL)
+            await asyncio.sleep(CHECK_INTERVAL)  # the sleep is the throttle: check() stats the file now
             try:
-                if self.state.refresh():
+                if self.state.check():
                     self.apply_release(self.state.release)
             except Exception:  # noqa: BLE001 - keep serving; the next change is tried again
                 traceback.print_exc(file=sys.stderr)

@@ -212,7 +212,7 @@ def apply_bad_data(conn: sqlite3.Connection) -> Undo:
             )
         _update(conn, undo, "products", "price_cents", (10, 20, 30, 40), lambda _old: None)
         _update(conn, undo, "customers", "email", (5, 15), lambda _old: None)
-        for order_id, delta in zip((3, 6, 9, 12, 15), (1, 100, -50, 999, -1)):
+        for order_id, delta in zip((3, 6, 9, 12, 15), (1, 100, -50, 999, -1), strict=True):
             _update(conn, undo, "orders", "total_cents", (order_id,), lambda old, d=delta: old + d)
         _update(conn, undo, "orders", "created_at", (150,), lambda _old: _days_from_now(conn, 7))
         # Two negative quantities, inside orders whose stored totals are then kept right.

@@ -73,10 +73,15 @@ class StateFile:
         """Re-read the file if it changed (at most every ``CHECK_INTERVAL``); True when the release changed."""
         if self.path is None:
             return False
-        now = self._clock()
-        if now - self._last_check < CHECK_INTERVAL:
+        if self._clock() - self._last_check < CHECK_INTERVAL:
             return False
-        self._last_check = now
+        return self.check()
+
+    def check(self) -> bool:
+        """Re-read the file now if it changed (the server's watcher calls this every ``CHECK_INTERVAL``)."""
+        if self.path is None:
+            return False
+        self._last_check = self._clock()
         return self._reload(strict=False)
 
     def _reload(self, *, strict: bool) -> bool:
