@@ -76,7 +76,8 @@ class RuleResult:
         if self.sample:
             total = self.violations
             of = f" of {total}" if total else ""
-            lines += ["", f"sample ({len(self.sample)}{of} offending rows):"]
+            noun = "row" if max(total, len(self.sample)) == 1 else "rows"
+            lines += ["", f"sample ({len(self.sample)}{of} offending {noun}):"]
             lines += ["  " + line for line in format_sample(self.sample_columns, self.sample)]
         what = "SQL that finds them all" if self.finds_rows else "SQL"
         lines += ["", f"{what} ({self.database.split(':', 1)[0].split('+', 1)[0]}):"]

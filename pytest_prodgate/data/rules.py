@@ -110,11 +110,12 @@ class Range(ColumnsRule):
     kind: ClassVar[str] = "range"
 
     def describe(self) -> str:
-        low = "[" if self.inclusive else "("
-        high = "]" if self.inclusive else ")"
-        lo = "-inf" if self.min is None else self.min
-        hi = "inf" if self.max is None else self.max
-        return f"values outside {low}{lo}, {hi}{high} in {self.column_text}"
+        if self.max is None:
+            return f"values below {self.min}{'' if self.inclusive else ' or equal to it'} in {self.column_text}"
+        if self.min is None:
+            return f"values above {self.max}{'' if self.inclusive else ' or equal to it'} in {self.column_text}"
+        low, high = ("[", "]") if self.inclusive else ("(", ")")
+        return f"values outside {low}{self.min}, {self.max}{high} in {self.column_text}"
 
     def check_options(self) -> None:
         if self.min is None and self.max is None:
