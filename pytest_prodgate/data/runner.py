@@ -52,6 +52,9 @@ def render_sql(statement: Any, dialect: sa.Dialect) -> str:
     """The statement as SQL a person can paste into the database's shell (values inlined when possible)."""
     try:
         text = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        if dialect.paramstyle in ("format", "pyformat"):
+            # Drivers with %s placeholders get '%' doubled; a person's shell wants it as written.
+            text = text.replace("%%", "%")
     except Exception:  # some literal types cannot be inlined; show the bound parameters instead
         compiled = statement.compile(dialect=dialect)
         text = f"{compiled}\n-- parameters: {compiled.params}"

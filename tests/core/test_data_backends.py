@@ -107,3 +107,14 @@ def test_sample_is_limited_to_n_rows_when_there_are_more_violations(shop: tuple[
     assert result.violations == 4
     assert [row[0] for row in result.sample] == [4, 8]
     assert "sample (2 of 4 offending rows):" in result.message()
+
+
+def test_shown_sql_runs_as_printed_when_the_rule_uses_percent_signs(shop: tuple[sa.Engine, DataChecker]) -> None:
+    engine, checker = shop
+    data_shop.spoil(engine)
+    result = checker.run(RULES[-1])
+    assert "NOT LIKE '%@%'" in result.sql
+    with engine.connect() as conn:
+        # exec_driver_sql passes no parameters, so the driver wants '%' doubled, exactly as a shell would not
+        sql = result.sql.replace("%", "%%") if engine.dialect.paramstyle in ("format", "pyformat") else result.sql
+        assert [row[0] for row in conn.exec_driver_sql(sql)] == [9]
