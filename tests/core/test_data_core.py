@@ -11,7 +11,7 @@ from pytest_prodgate.data.rules import RULE_TYPES, make_rule
 from pytest_prodgate.data.runner import DataChecker
 from pytest_prodgate.errors import ConfigError
 
-DATA_CORE = ["names", "rulebase", "rules", "result", "runner", "rulesfile", "config", "cli"]
+DATA_CORE = ["names", "rulebase", "linked_rules", "rules", "result", "runner", "rulesfile", "config", "cli"]
 
 
 def test_data_core_imports_when_pytest_is_unavailable() -> None:
