@@ -158,15 +158,13 @@ def check_alembic(
     findings = [
         Finding("alembic.pending", f"revision {rev.revision} not applied: {rev.doc or '(no message)'}") for rev in pending
     ]
+    notes = []
     if findings:
-        findings.insert(
-            0,
-            Finding(
-                "alembic.behind",
-                f"database at {', '.join(current) or 'base (empty)'}, head is {', '.join(heads)}: "
-                f"{len(pending)} revision(s) to apply (alembic upgrade head)",
-            ),
+        notes.append(
+            f"database at {', '.join(current) or 'base (empty)'}, head is {', '.join(heads)}: run alembic upgrade head"
         )
     figures = {"heads": float(len(heads)), "pending": float(len(pending)), "latency": float(latency or 0.0)}
     summary = f"{shown} at head {', '.join(heads)}"
-    return build_result("alembic", findings, figures, waivers=waivers, summary=summary, redactor=redactor)
+    return build_result(
+        "alembic", findings, figures, waivers=waivers, summary=summary, notes=notes, redactor=redactor
+    )

@@ -52,6 +52,7 @@ class ReadinessResult:
     thresholds: list[ThresholdResult] = field(default_factory=list)
     summary: str = ""
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -62,6 +63,8 @@ class ReadinessResult:
         lines = [f.line() for f in self.findings]
         if self.error:
             lines.insert(0, f"[{self.check}.error] {self.error}")
+        if self.findings or self.error:
+            lines += [f"note: {note}" for note in self.notes]
         lines += [f"waived {f.id}: {reason}" for f, reason in self.waived]
         return lines
 
@@ -98,6 +101,7 @@ class ReadinessResult:
             "thresholds": [r.to_dict() for r in self.thresholds],
             "summary": self.summary,
             "error": self.error,
+            "notes": list(self.notes),
         }
 
 
@@ -110,6 +114,7 @@ def build_result(
     waivers: Mapping[str, str] | None = None,
     summary: str = "",
     error: str | None = None,
+    notes: Sequence[str] = (),
     redactor: Redactor | None = None,
 ) -> ReadinessResult:
     """Apply waivers and thresholds to what a check found and decide its verdict.
@@ -136,6 +141,7 @@ def build_result(
         kept = [Finding(f.id, redactor.text(f.message)) for f in kept]
         summary = redactor.text(summary)
         error = redactor.text(error) if error else error
+        notes = [redactor.text(note) for note in notes]
     if error is None:
         figures[PROBLEMS] = float(len(kept))
     if error is not None:
@@ -153,6 +159,7 @@ def build_result(
         thresholds=results,
         summary=summary,
         error=error,
+        notes=list(notes),
     )
 
 
