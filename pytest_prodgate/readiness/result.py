@@ -71,12 +71,14 @@ class ReadinessResult:
     def message(self) -> str:
         """The failure message: a headline, then one bulleted line per problem."""
         if self.verdict is Verdict.ERROR:
-            head = f"readiness::{self.check} could not run"
+            head = f"could not run: {self.error}"
         elif self.verdict is Verdict.PASS:
-            head = f"readiness::{self.check} passed" + (f": {self.summary}" if self.summary else "")
+            head = f"passed: {self.summary}" if self.summary else "passed"
         else:
-            count = len(self.findings)
-            head = f"readiness::{self.check} failed: {count} problem{'s' if count != 1 else ''}"
+            # The first line names the first problem: it is what summary tables show.
+            more = len(self.findings) - 1
+            head = self.findings[0].line() if self.findings else "failed"
+            head += f" (+{more} more)" if more > 0 else ""
         body = [f"  - {line}" for line in self.lines()]
         return "\n".join([head, *body])
 
@@ -85,10 +87,15 @@ class ReadinessResult:
         __tracebackhide__ = True
         if self.verdict is Verdict.PASS:
             return
+        # The results carry the verdict to the plugin: ``problems == 0`` failed, or could not be judged.
         results = list(self.thresholds)
+        threshold = parse_threshold(f"{PROBLEMS} == 0")
         if self.verdict is Verdict.ERROR and not any(r.verdict is Verdict.ERROR for r in results):
-            threshold = parse_threshold(f"{PROBLEMS} == 0")
             results.append(ThresholdResult(threshold, Verdict.ERROR, None, self.error or "the check could not run"))
+        elif self.verdict is Verdict.FAIL and results and not any(r.verdict is Verdict.FAIL for r in results):
+            # Without results the plugin fails the gate and shows the message's first line (the first problem).
+            count = len(self.findings)
+            results.append(ThresholdResult(threshold, Verdict.FAIL, float(count), f"{PROBLEMS} = {count}, wanted == 0"))
         raise GateFailed(self.message(), results)
 
     def to_dict(self) -> dict[str, Any]:
