@@ -110,6 +110,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         validate_section(section, names, database_url=_database_url(config) or ("(demo)" if demo_pending else None))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    for name in names:
-        items.append(ReadinessItem.from_parent(session, name=f"readiness::{name}", nodeid=f"readiness::{name}",
-                                               check=name))
+    added: list[pytest.Item] = [
+        ReadinessItem.from_parent(session, name=f"readiness::{name}", nodeid=f"readiness::{name}", check=name)
+        for name in names
+    ]
+    items.extend(added)
+    # Report them as collected, so "collected N items" and --collect-only counts include them.
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport("readiness", "passed", None, list(added))  # type: ignore[arg-type]
+    )
