@@ -45,7 +45,9 @@ def parse_audit_report(report: Mapping[str, Any]) -> tuple[list[Finding], list[s
             aliases = ", ".join(vuln.get("aliases") or [])
             also = f" ({aliases})" if aliases else ""
             findings.append(
-                Finding(str(vuln.get("id", "advisory")), f"{name} {dependency.get('version', '?')}{also}: fixed in {fixes}")
+                Finding(
+                    str(vuln.get("id", "advisory")), f"{name} {dependency.get('version', '?')}{also}: fixed in {fixes}"
+                )
             )
     return findings, skipped, audited
 
@@ -74,7 +76,11 @@ def check_audit(
         command += ["--cache-dir", cache_dir]
     try:
         completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout * 4 + 30, env=dict(env) if env is not None else None
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout * 4 + 30,
+            env=dict(env) if env is not None else None,
         )
     except FileNotFoundError as exc:
         return build_result("audit", [], error=f"cannot run pip-audit: {exc}")
@@ -126,7 +132,9 @@ def check_lint(
     except subprocess.TimeoutExpired:
         return build_result("lint", [], error=f"ruff did not finish within {timeout:g} s")
     if completed.returncode not in (0, 1):
-        return build_result("lint", [], error=f"ruff failed (exit {completed.returncode}): {_last_lines(completed.stderr)}")
+        return build_result(
+            "lint", [], error=f"ruff failed (exit {completed.returncode}): {_last_lines(completed.stderr)}"
+        )
     try:
         diagnostics = json.loads(completed.stdout or "[]")
     except json.JSONDecodeError:
@@ -169,8 +177,12 @@ def check_coverage(
     path = Path(data_file)
     if not path.is_file():
         return build_result("coverage", [], error=f"no coverage data file at {path} (run: coverage run -m pytest)")
-    cov = coverage.Coverage(data_file=str(path), include=list(include) if include else None,
-                            omit=list(omit) if omit else None, config_file=False)
+    cov = coverage.Coverage(
+        data_file=str(path),
+        include=list(include) if include else None,
+        omit=list(omit) if omit else None,
+        config_file=False,
+    )
     cov.load()
     statements = missing = files = 0
     try:

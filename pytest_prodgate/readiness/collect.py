@@ -78,12 +78,14 @@ class ReadinessItem(pytest.Item):
             cached = self.config.stash.get(_django_results_key, None)
             if cached is None:
                 names = [n for n in enabled_checks(section) if n in DJANGO_CHECKS]
-                cached = run_checks(names, section, root=root, database_url=_database_url(self.config),
-                                    secret_names=secrets)
+                cached = run_checks(
+                    names, section, root=root, database_url=_database_url(self.config), secret_names=secrets
+                )
                 self.config.stash[_django_results_key] = cached
             return cached[self.check]
-        return run_checks([self.check], section, root=root, database_url=_database_url(self.config),
-                          secret_names=secrets)[self.check]
+        return run_checks(
+            [self.check], section, root=root, database_url=_database_url(self.config), secret_names=secrets
+        )[self.check]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, (AssertionError, ConfigError)):
@@ -116,6 +118,4 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     ]
     items.extend(added)
     # Report them as collected, so "collected N items" and --collect-only counts include them.
-    config.hook.pytest_collectreport(
-        report=pytest.CollectReport("readiness", "passed", None, list(added))  # type: ignore[arg-type]
-    )
+    config.hook.pytest_collectreport(report=pytest.CollectReport("readiness", "passed", None, list(added)))

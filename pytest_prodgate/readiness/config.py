@@ -72,7 +72,7 @@ def enabled_checks(section: Mapping[str, Any]) -> list[str]:
     """The checks switched on, in the order written, ``django`` expanded to every django-* check."""
     names: list[str] = []
     for name in section.get("checks", []) or []:
-        for expanded in (DJANGO_CHECKS if name == "django" else (name,)):
+        for expanded in DJANGO_CHECKS if name == "django" else (name,):
             if expanded not in names:
                 names.append(expanded)
     return names
@@ -85,6 +85,6 @@ def waivers_of(section: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(reason, str) or len(reason.strip()) < 3:
             raise ConfigError(
                 f"{SECTION[:-1]}.waivers] {finding_id!r}: a waiver needs a reason, e.g. "
-                f"\"{finding_id}\" = \"TLS ends at the load balancer\""
+                f'"{finding_id}" = "TLS ends at the load balancer"'
             )
     return waivers

@@ -100,8 +100,13 @@ def check_database(
         figures["latency"] = latency
         summary = f"{shown} answered SELECT 1 in {latency * 1000:.1f} ms"
     return build_result(
-        name, findings, figures, thresholds=thresholds if latency is not None else (), waivers=waivers,
-        summary=summary, redactor=redactor,
+        name,
+        findings,
+        figures,
+        thresholds=thresholds if latency is not None else (),
+        waivers=waivers,
+        summary=summary,
+        redactor=redactor,
     )
 
 
@@ -156,7 +161,8 @@ def check_alembic(
             pending.append(revision)
     pending.reverse()  # oldest first: the order `alembic upgrade head` applies them
     findings = [
-        Finding("alembic.pending", f"revision {rev.revision} not applied: {rev.doc or '(no message)'}") for rev in pending
+        Finding("alembic.pending", f"revision {rev.revision} not applied: {rev.doc or '(no message)'}")
+        for rev in pending
     ]
     notes = []
     if findings:
@@ -165,6 +171,4 @@ def check_alembic(
         )
     figures = {"heads": float(len(heads)), "pending": float(len(pending)), "latency": float(latency or 0.0)}
     summary = f"{shown} at head {', '.join(heads)}"
-    return build_result(
-        "alembic", findings, figures, waivers=waivers, summary=summary, notes=notes, redactor=redactor
-    )
+    return build_result("alembic", findings, figures, waivers=waivers, summary=summary, notes=notes, redactor=redactor)

@@ -32,7 +32,14 @@ DJANGO_CHECKS = {
     "django-services": "services",
     "django-logging": "logging",
 }
-PROBE_OPTIONS = ("hsts_min_seconds", "behind_proxy", "database", "error_reporting", "require_error_reporting", "timeout")
+PROBE_OPTIONS = (
+    "hsts_min_seconds",
+    "behind_proxy",
+    "database",
+    "error_reporting",
+    "require_error_reporting",
+    "timeout",
+)
 
 
 def run_django_probe(
@@ -54,8 +61,15 @@ def run_django_probe(
     # The project directory first, so ``mysite.settings`` imports as ``manage.py`` would import it.
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (cwd, child_env.get("PYTHONPATH", "")) if p)
     wanted = {key: value for key, value in (options or {}).items() if key in PROBE_OPTIONS}
-    command = [python or sys.executable, "-m", "pytest_prodgate.readiness.django_probe",
-               "--parts", ",".join(parts), "--options", json.dumps(wanted)]
+    command = [
+        python or sys.executable,
+        "-m",
+        "pytest_prodgate.readiness.django_probe",
+        "--parts",
+        ",".join(parts),
+        "--options",
+        json.dumps(wanted),
+    ]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=child_env, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -94,8 +108,13 @@ def check_django(
     if unknown:
         raise ConfigError(f"unknown Django check {unknown[0]!r}; known: {', '.join(DJANGO_CHECKS)}")
     document = run_django_probe(
-        settings_module, [DJANGO_CHECKS[n] for n in names], project_dir=project_dir, python=python,
-        options=options, timeout=timeout, env=env,
+        settings_module,
+        [DJANGO_CHECKS[n] for n in names],
+        project_dir=project_dir,
+        python=python,
+        options=options,
+        timeout=timeout,
+        env=env,
     )
     redactor = Redactor()
     results: dict[str, ReadinessResult] = {}
@@ -108,7 +127,12 @@ def check_django(
         findings = [Finding(f["id"], f["message"]) for f in part.get("findings", [])]
         summary = f"{part.get('summary', '')} ({settings_module})".strip()
         results[name] = build_result(
-            name, findings, part.get("figures") or {}, waivers=waivers, summary=summary,
-            notes=part.get("notes") or (), redactor=redactor,
+            name,
+            findings,
+            part.get("figures") or {},
+            waivers=waivers,
+            summary=summary,
+            notes=part.get("notes") or (),
+            redactor=redactor,
         )
     return results

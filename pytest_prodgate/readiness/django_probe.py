@@ -43,8 +43,10 @@ def audit_settings(options: dict[str, Any]) -> Part:
         findings.append(_finding("settings.SECRET_KEY", "SECRET_KEY is the generated 'django-insecure-' key"))
     elif len(key) < 50 or len(set(key)) < 5:
         findings.append(
-            _finding("settings.SECRET_KEY", f"SECRET_KEY is weak: {len(key)} characters, {len(set(key))} distinct "
-                     "(wanted at least 50 and 5)")
+            _finding(
+                "settings.SECRET_KEY",
+                f"SECRET_KEY is weak: {len(key)} characters, {len(set(key))} distinct (wanted at least 50 and 5)",
+            )
         )
     hosts = list(settings.ALLOWED_HOSTS)
     if not hosts:
@@ -82,8 +84,11 @@ def deploy_checks(options: dict[str, Any]) -> Part:
     for message in messages:
         where = f"{message.obj}: " if message.obj is not None and str(message.obj) != "?" else ""
         findings.append(_finding(message.id or "django.check", f"{where}{message.msg}"))
-    return {"findings": findings, "figures": {"check_messages": float(len(findings))},
-            "summary": "manage.py check --deploy reports nothing"}
+    return {
+        "findings": findings,
+        "figures": {"check_messages": float(len(findings))},
+        "summary": "manage.py check --deploy reports nothing",
+    }
 
 
 def pending_migrations(options: dict[str, Any]) -> Part:
@@ -101,8 +106,12 @@ def pending_migrations(options: dict[str, Any]) -> Part:
     findings = [_finding("migrations.pending", f"{name} is not applied") for name in pending]
     apps = sorted({name.split(".")[0] for name in pending})
     notes = [f"database {alias!r} lacks migrations of {', '.join(apps)}: run manage.py migrate"] if pending else []
-    return {"findings": findings, "figures": {"pending": float(len(pending))}, "notes": notes,
-            "summary": f"every migration applied on database {alias!r}"}
+    return {
+        "findings": findings,
+        "figures": {"pending": float(len(pending))},
+        "notes": notes,
+        "summary": f"every migration applied on database {alias!r}",
+    }
 
 
 def static_files(options: dict[str, Any]) -> Part:
@@ -113,12 +122,18 @@ def static_files(options: dict[str, Any]) -> Part:
 
     root = settings.STATIC_ROOT
     if not root:
-        return {"findings": [_finding("static.STATIC_ROOT", "STATIC_ROOT is not set: collectstatic has nowhere to go")],
-                "figures": {}}
+        return {
+            "findings": [_finding("static.STATIC_ROOT", "STATIC_ROOT is not set: collectstatic has nowhere to go")],
+            "figures": {},
+        }
     root = str(root)
     if not os.path.isdir(root):
-        return {"findings": [_finding("static.collect", f"STATIC_ROOT {root} does not exist (run manage.py "
-                                      "collectstatic)")], "figures": {"collected": 0.0}}
+        return {
+            "findings": [
+                _finding("static.collect", f"STATIC_ROOT {root} does not exist (run manage.py collectstatic)")
+            ],
+            "figures": {"collected": 0.0},
+        }
     expected: set[str] = set()
     for finder in get_finders():
         for path, storage in finder.list(["CVS", ".*", "*~"]):
@@ -128,16 +143,30 @@ def static_files(options: dict[str, Any]) -> Part:
     findings = []
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        findings.append(_finding("static.collect", f"{len(missing)} static file(s) not collected into STATIC_ROOT: "
-                                 f"{shown} (run manage.py collectstatic)"))
-    if isinstance(staticfiles_storage._wrapped if hasattr(staticfiles_storage, "_wrapped") else staticfiles_storage,
-                  ManifestFilesMixin) or isinstance(staticfiles_storage, ManifestFilesMixin):
+        findings.append(
+            _finding(
+                "static.collect",
+                f"{len(missing)} static file(s) not collected into STATIC_ROOT: {shown} (run manage.py collectstatic)",
+            )
+        )
+    if isinstance(
+        staticfiles_storage._wrapped if hasattr(staticfiles_storage, "_wrapped") else staticfiles_storage,
+        ManifestFilesMixin,
+    ) or isinstance(staticfiles_storage, ManifestFilesMixin):
         name = staticfiles_storage.manifest_name
         if not os.path.exists(os.path.join(root, name)):
-            findings.append(_finding("static.manifest", f"{name} is missing from STATIC_ROOT: "
-                                     "ManifestStaticFilesStorage will fail every {% static %} lookup"))
-    return {"findings": findings, "figures": {"static_files": float(len(expected)), "uncollected": float(len(missing))},
-            "summary": f"{len(expected)} static file(s) collected"}
+            findings.append(
+                _finding(
+                    "static.manifest",
+                    f"{name} is missing from STATIC_ROOT: "
+                    "ManifestStaticFilesStorage will fail every {% static %} lookup",
+                )
+            )
+    return {
+        "findings": findings,
+        "figures": {"static_files": float(len(expected)), "uncollected": float(len(missing))},
+        "summary": f"{len(expected)} static file(s) collected",
+    }
 
 
 def services(options: dict[str, Any]) -> Part:
@@ -186,8 +215,13 @@ def logging_setup(options: dict[str, Any]) -> Part:
     for logger in (config.get("loggers") or {}).values():
         used.update(logger.get("handlers") or [])
     if not handlers:
-        findings.append(_finding("logging.handlers", "LOGGING configures no handler: errors would only reach "
-                                 "Django's defaults (console when DEBUG, mail to ADMINS)"))
+        findings.append(
+            _finding(
+                "logging.handlers",
+                "LOGGING configures no handler: errors would only reach "
+                "Django's defaults (console when DEBUG, mail to ADMINS)",
+            )
+        )
     elif not used & set(handlers):
         findings.append(_finding("logging.handlers", "LOGGING defines handlers but no logger (nor root) uses them"))
     names = list(options.get("error_reporting") or [])
@@ -195,10 +229,18 @@ def logging_setup(options: dict[str, Any]) -> Part:
         names = names or ["SENTRY_DSN"]
         present = [n for n in names if getattr(settings, n, None) or os.environ.get(n)]
         if not present and not _sentry_active():
-            findings.append(_finding("logging.error_reporting", f"no error reporting configured: none of "
-                                     f"{', '.join(names)} is set as a setting or environment variable"))
-    return {"findings": findings, "figures": {"log_handlers": float(len(handlers))},
-            "summary": f"{len(handlers)} log handler(s) configured"}
+            findings.append(
+                _finding(
+                    "logging.error_reporting",
+                    f"no error reporting configured: none of "
+                    f"{', '.join(names)} is set as a setting or environment variable",
+                )
+            )
+    return {
+        "findings": findings,
+        "figures": {"log_handlers": float(len(handlers))},
+        "summary": f"{len(handlers)} log handler(s) configured",
+    }
 
 
 def _sentry_active() -> bool:
@@ -234,8 +276,10 @@ def run(parts: list[str], options: dict[str, Any]) -> dict[str, Any]:
     try:
         django.setup()
     except Exception as exc:  # an import error in the settings module, a missing app...
-        return {"error": f"Django could not start with {os.environ.get('DJANGO_SETTINGS_MODULE')}: "
-                         f"{type(exc).__name__}: {_reason(exc)}"}
+        return {
+            "error": f"Django could not start with {os.environ.get('DJANGO_SETTINGS_MODULE')}: "
+            f"{type(exc).__name__}: {_reason(exc)}"
+        }
     result: dict[str, Any] = {"django": django.get_version(), "parts": {}}
     for part in parts:
         try:

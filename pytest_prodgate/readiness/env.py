@@ -23,9 +23,30 @@ URL_SCHEMES = frozenset({"http", "https"})
 # Values people leave in templates; compared case-insensitively to the whole value.
 PLACEHOLDER_VALUES = frozenset(
     {
-        "changeme", "change-me", "change_me", "changethis", "replaceme", "replace-me", "todo", "tbd", "fixme",
-        "xxx", "xxxx", "placeholder", "secret", "password", "passw0rd", "default", "dummy", "test", "none",
-        "null", "your-secret-key", "your_secret_key", "secretkey", "insecure",
+        "changeme",
+        "change-me",
+        "change_me",
+        "changethis",
+        "replaceme",
+        "replace-me",
+        "todo",
+        "tbd",
+        "fixme",
+        "xxx",
+        "xxxx",
+        "placeholder",
+        "secret",
+        "password",
+        "passw0rd",
+        "default",
+        "dummy",
+        "test",
+        "none",
+        "null",
+        "your-secret-key",
+        "your_secret_key",
+        "secretkey",
+        "insecure",
     }
 )
 # Fragments that mark a value as a template leftover wherever they appear.

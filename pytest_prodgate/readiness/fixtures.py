@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from pytest_prodgate.config import deep_merge
+from pytest_prodgate.config import deep_merge, validate
 from pytest_prodgate.context import Prodgate
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.readiness.config import enabled_checks
+from pytest_prodgate.readiness.config import SCHEMA, enabled_checks
 from pytest_prodgate.readiness.django_checks import DJANGO_CHECKS
 from pytest_prodgate.readiness.result import ReadinessResult
 from pytest_prodgate.readiness.runner import run_checks
@@ -62,9 +62,14 @@ class Readiness:
         chosen = list(names) or enabled_checks(section)
         if options:
             tables = {("django" if n in DJANGO_CHECKS else n) for n in chosen}
+            for table in tables:
+                validate(options, SCHEMA[table], f"readiness.{chosen[0]}() keyword arguments")
             section = deep_merge(section, {table: options for table in tables})
         results = run_checks(
-            chosen, section, root=self.root, database_url=self.prodgate.database_url,
+            chosen,
+            section,
+            root=self.root,
+            database_url=self.prodgate.database_url,
             secret_names=self.prodgate.settings.get("secrets", []),
         )
         for result in results.values():

@@ -73,8 +73,9 @@ def run_check(
     secret_names: Iterable[str] = (),
 ) -> ReadinessResult:
     """Run one check with its options from ``section``."""
-    return run_checks([name], section, root=root, database_url=database_url, environ=environ,
-                      secret_names=secret_names)[name]
+    return run_checks(
+        [name], section, root=root, database_url=database_url, environ=environ, secret_names=secret_names
+    )[name]
 
 
 def run_checks(
@@ -99,8 +100,12 @@ def run_checks(
         options = _options(section, "django")
         results.update(
             check_django(
-                options["settings"], django_names, project_dir=_path(root, options.get("project_dir")) or str(root),
-                python=options.get("python"), options=options, waivers=waivers,
+                options["settings"],
+                django_names,
+                project_dir=_path(root, options.get("project_dir")) or str(root),
+                python=options.get("python"),
+                options=options,
+                waivers=waivers,
                 timeout=_seconds(options, 60.0) + 30.0,
             )
         )
@@ -126,55 +131,89 @@ def _run_one(
         from pytest_prodgate.readiness.env import check_env
 
         return check_env(
-            options.get("required") or {}, environ=environ, min_secret_length=options.get("min_secret_length", 32),
-            min_secret_classes=options.get("min_secret_classes", 3), placeholders=options.get("placeholders", ()),
-            thresholds=thresholds or (), waivers=waivers, secret_names=secret_names,
+            options.get("required") or {},
+            environ=environ,
+            min_secret_length=options.get("min_secret_length", 32),
+            min_secret_classes=options.get("min_secret_classes", 3),
+            placeholders=options.get("placeholders", ()),
+            thresholds=thresholds or (),
+            waivers=waivers,
+            secret_names=secret_names,
         )
     if name == "system":
         from pytest_prodgate.readiness.system import DEFAULT_THRESHOLDS, check_system
 
         interval = parse_duration(options["cpu_interval"]) if "cpu_interval" in options else 0.2
-        return check_system(thresholds=thresholds or DEFAULT_THRESHOLDS, path=options.get("path", "/"),
-                            cpu_interval=interval, waivers=waivers)
+        return check_system(
+            thresholds=thresholds or DEFAULT_THRESHOLDS,
+            path=options.get("path", "/"),
+            cpu_interval=interval,
+            waivers=waivers,
+        )
     if name == "database":
         from pytest_prodgate.readiness.databases import check_database
 
         urls = dict(options.get("urls") or {}) or {"database": options.get("url") or database_url or ""}
-        parts = [check_database(url, timeout=_seconds(options, 5.0), thresholds=thresholds or (), waivers=waivers,
-                                name=label) for label, url in urls.items()]
+        parts = [
+            check_database(
+                url, timeout=_seconds(options, 5.0), thresholds=thresholds or (), waivers=waivers, name=label
+            )
+            for label, url in urls.items()
+        ]
         return parts[0] if len(parts) == 1 else _combine("database", parts)
     if name == "alembic":
         from pytest_prodgate.readiness.databases import check_alembic
 
         return check_alembic(
-            options.get("url") or database_url or "", config_file=_path(root, options.get("config")),
-            script_location=_path(root, options.get("script_location")), timeout=_seconds(options, 5.0),
+            options.get("url") or database_url or "",
+            config_file=_path(root, options.get("config")),
+            script_location=_path(root, options.get("script_location")),
+            timeout=_seconds(options, 5.0),
             waivers=waivers,
         )
     if name == "redis":
         from pytest_prodgate.readiness.cache import DEFAULT_THRESHOLDS as REDIS_THRESHOLDS
         from pytest_prodgate.readiness.cache import check_redis
 
-        return check_redis(options.get("url", "redis://127.0.0.1:6379/0"), timeout=_seconds(options, 2.0),
-                           pings=options.get("pings", 3), thresholds=thresholds or REDIS_THRESHOLDS, waivers=waivers)
+        return check_redis(
+            options.get("url", "redis://127.0.0.1:6379/0"),
+            timeout=_seconds(options, 2.0),
+            pings=options.get("pings", 3),
+            thresholds=thresholds or REDIS_THRESHOLDS,
+            waivers=waivers,
+        )
     if name == "audit":
         from pytest_prodgate.readiness.code import check_audit
 
-        return check_audit(requirements=_path(root, options.get("requirements")), timeout=_seconds(options, 60.0),
-                           service=options.get("service", "pypi"), allow_skipped=options.get("allow_skipped", False),
-                           cache_dir=_path(root, options.get("cache_dir")), waivers=waivers,
-                           env=dict(environ) if environ is not None else None)
+        return check_audit(
+            requirements=_path(root, options.get("requirements")),
+            timeout=_seconds(options, 60.0),
+            service=options.get("service", "pypi"),
+            allow_skipped=options.get("allow_skipped", False),
+            cache_dir=_path(root, options.get("cache_dir")),
+            waivers=waivers,
+            env=dict(environ) if environ is not None else None,
+        )
     if name == "lint":
         from pytest_prodgate.readiness.code import check_lint
 
-        return check_lint(options.get("paths", ["."]), cwd=str(root), config=_path(root, options.get("config")),
-                          timeout=_seconds(options, 120.0), waivers=waivers)
+        return check_lint(
+            options.get("paths", ["."]),
+            cwd=str(root),
+            config=_path(root, options.get("config")),
+            timeout=_seconds(options, 120.0),
+            waivers=waivers,
+        )
     if name == "coverage":
         from pytest_prodgate.readiness.code import check_coverage
 
-        return check_coverage(_path(root, options.get("data_file", ".coverage")) or ".coverage",
-                              thresholds=thresholds or ("coverage >= 85%",), include=options.get("include"),
-                              omit=options.get("omit"), waivers=waivers)
+        return check_coverage(
+            _path(root, options.get("data_file", ".coverage")) or ".coverage",
+            thresholds=thresholds or ("coverage >= 85%",),
+            include=options.get("include"),
+            omit=options.get("omit"),
+            waivers=waivers,
+        )
     raise ConfigError(f"{SECTION[:-1]}] checks: unknown check {name!r}; known: {', '.join(CHECK_NAMES)}")
 
 
@@ -187,4 +226,3 @@ def _combine(name: str, parts: list[ReadinessResult]) -> ReadinessResult:
         figures.update({f"{part.check}.{k}": v for k, v in part.figures.items() if k != "problems"})
     summary = "; ".join(p.summary for p in parts if p.summary)
     return build_result(name, findings, figures, summary=summary)
-

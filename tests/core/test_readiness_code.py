@@ -66,12 +66,22 @@ def _report_from_pip_audit() -> dict[str, object]:
     clean = ResolvedDependency(name="idna", version=Version("3.7"))
     skipped = SkippedDependency(name="private-lib", skip_reason="Dependency not found on PyPI")
     advisories = [
-        VulnerabilityResult(id="PYSEC-2018-28", description="Authorization header leak", fix_versions=[Version("2.20.0")],
-                            aliases={"CVE-2018-18074"}),
-        VulnerabilityResult(id="GHSA-j8r2-6x86-q33q", description="Proxy-Authorization leak",
-                            fix_versions=[Version("2.31.0")], aliases=set()),
+        VulnerabilityResult(
+            id="PYSEC-2018-28",
+            description="Authorization header leak",
+            fix_versions=[Version("2.20.0")],
+            aliases={"CVE-2018-18074"},
+        ),
+        VulnerabilityResult(
+            id="GHSA-j8r2-6x86-q33q",
+            description="Proxy-Authorization leak",
+            fix_versions=[Version("2.31.0")],
+            aliases=set(),
+        ),
     ]
-    text = JsonFormat(output_desc=True, output_aliases=True).format({vulnerable: advisories, clean: [], skipped: []}, [])
+    text = JsonFormat(output_desc=True, output_aliases=True).format(
+        {vulnerable: advisories, clean: [], skipped: []}, []
+    )
     return dict(json.loads(text))
 
 
@@ -93,9 +103,26 @@ def test_audit_report_parses_a_report_written_by_the_pip_audit_command(tmp_path:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("idna==3.7\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pip_audit", "-r", str(requirements), "--no-deps", "--disable-pip", "--format", "json",
-         "--progress-spinner", "off", "--timeout", "10", "--cache-dir", str(tmp_path / "cache")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "-r",
+            str(requirements),
+            "--no-deps",
+            "--disable-pip",
+            "--format",
+            "json",
+            "--progress-spinner",
+            "off",
+            "--timeout",
+            "10",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     report = json.loads(done.stdout)
 
@@ -164,8 +191,13 @@ def _measure(tmp_path: Path, calls: str) -> Path:
     (tmp_path / "shop.py").write_text(MODULE)
     (tmp_path / "main.py").write_text(f"import shop\n{calls}\n")
     data_file = tmp_path / ".coverage"
-    subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data_file}", "--include=shop.py", "main.py"],
-                   cwd=tmp_path, check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}", "--include=shop.py", "main.py"],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     return data_file
 
 

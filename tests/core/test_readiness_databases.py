@@ -58,7 +58,10 @@ def test_database_passes_when_sqlite_file_opens(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "template",
-    ["postgresql+psycopg://app:Sup3r-s3cret@127.0.0.1:{port}/test", "mysql+pymysql://app:Sup3r-s3cret@127.0.0.1:{port}/test"],
+    [
+        "postgresql+psycopg://app:Sup3r-s3cret@127.0.0.1:{port}/test",
+        "mysql+pymysql://app:Sup3r-s3cret@127.0.0.1:{port}/test",
+    ],
 )
 def test_database_fails_with_reason_and_masked_password_when_port_is_closed(template: str) -> None:
     pytest.importorskip("psycopg" if "psycopg" in template else "pymysql")
@@ -136,17 +139,24 @@ def alembic_dir(tmp_path: Path) -> tuple[Path, str]:
     (scripts / "versions").mkdir(parents=True)
     (scripts / "env.py").write_text(ENV_PY)
     (scripts / "script.py.mako").write_text("")
-    chain = [("a1f0c2d3e4b5", None, "create users", "users"), ("b2e1d3c4f5a6", "a1f0c2d3e4b5", "create orders", "orders"),
-             ("c3d2e4f5a6b7", "b2e1d3c4f5a6", "create invoices", "invoices")]
+    chain = [
+        ("a1f0c2d3e4b5", None, "create users", "users"),
+        ("b2e1d3c4f5a6", "a1f0c2d3e4b5", "create orders", "orders"),
+        ("c3d2e4f5a6b7", "b2e1d3c4f5a6", "create invoices", "invoices"),
+    ]
     for rev, down, message, table in chain:
-        (scripts / "versions" / f"{rev}.py").write_text(REVISION.format(rev=rev, down=down, message=message, table=table))
+        (scripts / "versions" / f"{rev}.py").write_text(
+            REVISION.format(rev=rev, down=down, message=message, table=table)
+        )
     url = f"sqlite:///{tmp_path / 'app.db'}"
     ini = tmp_path / "alembic.ini"
-    ini.write_text(textwrap.dedent(f"""
+    ini.write_text(
+        textwrap.dedent(f"""
         [alembic]
         script_location = {scripts}
         sqlalchemy.url = {url}
-    """))
+    """)
+    )
     return ini, url
 
 

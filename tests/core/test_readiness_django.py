@@ -19,7 +19,7 @@ pytest.importorskip("django")
 
 DJANGO_ADMIN = Path(sys.executable).parent / "django-admin"
 
-HARDENED = '''
+HARDENED = """
 from .settings import *  # noqa: F401,F403
 
 DEBUG = False
@@ -38,21 +38,22 @@ LOGGING = {{
     "handlers": {{"console": {{"class": "logging.StreamHandler"}}}},
     "root": {{"handlers": ["console"], "level": "WARNING"}},
 }}
-'''
+"""
 
-MODELS = '''
+MODELS = """
 from django.db import models
 
 
 class Product(models.Model):
     name = models.CharField(max_length=100)
-'''
+"""
 
 
 def manage(project: Path, *args: str, settings: str = "mysite.settings") -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(project)}
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -109,7 +110,9 @@ def test_settings_audit_names_each_setting_when_project_is_fresh(project: Path) 
 
 def test_deploy_and_settings_pass_when_settings_are_hardened(project: Path) -> None:
     results = check_django(
-        "mysite.production", ["django-settings", "django-deploy", "django-logging"], project_dir=str(project),
+        "mysite.production",
+        ["django-settings", "django-deploy", "django-logging"],
+        project_dir=str(project),
         options={"behind_proxy": True},
     )
 
@@ -199,22 +202,22 @@ def test_services_gate_passes_when_postgres_and_redis_answer_and_names_the_broke
     settings = project / "mysite" / "production.py"
     settings.write_text(
         settings.read_text()
-        + f'''
+        + f"""
 DATABASES = {{
     "default": {{"ENGINE": "django.db.backends.postgresql", "NAME": "test", "USER": "postgres",
                 "HOST": "127.0.0.1", "PORT": "5432"}},
 }}
 CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": {REDIS_URL!r}}}}}
-'''
+"""
     )
     healthy = check_django("mysite.production", ["django-services"], project_dir=str(project))["django-services"]
     settings.write_text(
         settings.read_text()
-        + '''
+        + """
 DATABASES["reports"] = {"ENGINE": "django.db.backends.postgresql", "NAME": "test", "USER": "app",
                         "PASSWORD": "s3cr3t-db-pass", "HOST": "127.0.0.1", "PORT": "1"}
 CACHES["sessions"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-'''
+"""
     )
     broken = check_django("mysite.production", ["django-services"], project_dir=str(project))["django-services"]
 

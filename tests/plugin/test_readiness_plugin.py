@@ -113,7 +113,9 @@ def test_database_gate_fails_with_masked_password_when_url_points_at_closed_port
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["[[]database.unreachable[]] postgresql+psycopg://app:????????@127.0.0.1:1/test unreachable after * ms: *refused"]
+        [
+            "[[]database.unreachable[]] postgresql+psycopg://app:????????@127.0.0.1:1/test unreachable after * ms: *refused"
+        ]
     )
     assert "app:********@127.0.0.1" in result.stdout.str()
     assert "Sup3r-s3cret" not in result.stdout.str()
@@ -180,8 +182,9 @@ def test_error_verdict_is_shown_when_a_check_cannot_run(pytester: pytest.Pyteste
 
     result = pytester.runpytest()
 
-    result.stdout.fnmatch_lines(["*could not run: no coverage data file at *missing/.coverage*",
-                                 "readiness  readiness::coverage  ERROR  *"])
+    result.stdout.fnmatch_lines(
+        ["*could not run: no coverage data file at *missing/.coverage*", "readiness  readiness::coverage  ERROR  *"]
+    )
     assert result.ret == 1
 
 
@@ -190,12 +193,18 @@ def test_error_verdict_is_shown_when_a_check_cannot_run(pytester: pytest.Pyteste
     [
         ('checks = ["django-deploy"]', "[tool.prodgate.readiness.django] settings is required by 'django-deploy'"),
         ('checks = ["database"]', "[tool.prodgate.readiness.database] url is required by 'database'"),
-        ('checks = ["alembic"]\n[tool.prodgate.readiness.alembic]\nurl = "sqlite://"',
-         "[tool.prodgate.readiness.alembic] config (or script_location) is required by 'alembic'"),
-        ('checks = ["env"]\n[tool.prodgate.readiness.env.required]\nPORT = "integer"',
-         "[tool.prodgate.readiness.env.required] PORT: 'integer' is not a variable type"),
-        ('checks = ["env"]\n[tool.prodgate.readiness.waivers]\n"security.W008" = ""',
-         "[tool.prodgate.readiness.waivers] 'security.W008': a waiver needs a reason"),
+        (
+            'checks = ["alembic"]\n[tool.prodgate.readiness.alembic]\nurl = "sqlite://"',
+            "[tool.prodgate.readiness.alembic] config (or script_location) is required by 'alembic'",
+        ),
+        (
+            'checks = ["env"]\n[tool.prodgate.readiness.env.required]\nPORT = "integer"',
+            "[tool.prodgate.readiness.env.required] PORT: 'integer' is not a variable type",
+        ),
+        (
+            'checks = ["env"]\n[tool.prodgate.readiness.waivers]\n"security.W008" = ""',
+            "[tool.prodgate.readiness.waivers] 'security.W008': a waiver needs a reason",
+        ),
         ('checks = ["envv"]', "[tool.prodgate.readiness.checks][0] must be one of 'env'"),
         ('[tool.prodgate.readiness.redis]\nurll = "redis://x"', "unknown key 'urll' (did you mean 'url'?)"),
     ],
