@@ -22,8 +22,12 @@ def _connect_args(url: Any, timeout: float) -> dict[str, Any]:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return {"timeout": timeout}
-    if backend in ("postgresql", "mysql", "mariadb"):
-        return {"connect_timeout": max(1, int(round(timeout)))}
+    seconds = max(1, int(round(timeout)))
+    if backend == "postgresql":
+        return {"connect_timeout": seconds}
+    if backend in ("mysql", "mariadb"):
+        # A server that accepts and never greets would hang the handshake read without read_timeout.
+        return {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
     return {}
 
 

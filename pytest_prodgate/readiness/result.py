@@ -139,6 +139,9 @@ def build_result(
         else:
             kept.append(finding)
     results = evaluate(list(thresholds), figures) if thresholds else []
+    # Judged figures first: a gate's summary line shows its first figure.
+    judged = [r.threshold.key for r in results if r.threshold.key in figures]
+    figures = {**{key: figures[key] for key in judged}, **figures}
     for result in results:
         if result.verdict is Verdict.FAIL:
             kept.append(Finding(f"threshold.{result.threshold.key}", result.message))
