@@ -20,6 +20,7 @@ from typing import Any
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.readiness.result import Finding, ReadinessResult, build_result
 from pytest_prodgate.redact import Redactor
+from pytest_prodgate.thresholds import parse_duration
 
 __all__ = ["DJANGO_CHECKS", "check_django", "run_django_probe"]
 
@@ -61,6 +62,8 @@ def run_django_probe(
     # The project directory first, so ``mysite.settings`` imports as ``manage.py`` would import it.
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (cwd, child_env.get("PYTHONPATH", "")) if p)
     wanted = {key: value for key, value in (options or {}).items() if key in PROBE_OPTIONS}
+    if "timeout" in wanted:
+        wanted["timeout"] = parse_duration(wanted["timeout"])
     command = [
         python or sys.executable,
         "-m",

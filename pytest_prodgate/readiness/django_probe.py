@@ -269,12 +269,29 @@ RUNNERS: dict[str, Callable[[dict[str, Any]], Part]] = {
 }
 
 
+def bound_connect_timeouts(timeout: float) -> None:
+    """Give PostgreSQL and MySQL connections a connect timeout where the settings give none.
+
+    libpq ignores Python's socket timeout; without this an unreachable host could hang the probe.
+    """
+    from django.db import connections
+
+    seconds = max(1, int(round(timeout)))
+    for alias in connections:
+        database = connections.settings[alias]
+        engine = str(database.get("ENGINE", ""))
+        if engine.endswith(("postgresql", "mysql")):
+            database.setdefault("OPTIONS", {}).setdefault("connect_timeout", seconds)
+
+
 def run(parts: list[str], options: dict[str, Any]) -> dict[str, Any]:
     import django
 
-    socket.setdefaulttimeout(float(options.get("timeout", 5.0)))  # pure-Python drivers honour it
+    timeout = float(options.get("timeout", 5.0))
+    socket.setdefaulttimeout(timeout)  # pure-Python drivers (PyMySQL, redis-py) honour it
     try:
         django.setup()
+        bound_connect_timeouts(timeout)
     except Exception as exc:  # an import error in the settings module, a missing app...
         return {
             "error": f"Django could not start with {os.environ.get('DJANGO_SETTINGS_MODULE')}: "

@@ -106,7 +106,7 @@ def run_checks(
                 python=options.get("python"),
                 options=options,
                 waivers=waivers,
-                timeout=_seconds(options, 60.0) + 30.0,
+                timeout=_seconds(options, 5.0) + 60.0,  # per connection, plus Django start-up
             )
         )
     for name in chosen:

@@ -254,3 +254,28 @@ def test_every_django_check_errors_with_reason_when_settings_module_does_not_imp
 
 def test_django_admin_is_installed_with_the_django_extra() -> None:
     assert DJANGO_ADMIN.exists() or shutil.which("django-admin")
+
+
+def test_services_gate_fails_within_timeout_when_a_database_never_answers(project: Path) -> None:
+    import socket
+
+    pytest.importorskip("psycopg")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        settings = project / "mysite" / "production.py"
+        settings.write_text(
+            settings.read_text()
+            + f"""
+DATABASES["reports"] = {{"ENGINE": "django.db.backends.postgresql", "NAME": "test", "USER": "app",
+                        "HOST": "127.0.0.1", "PORT": "{port}"}}
+"""
+        )
+        results = check_django(
+            "mysite.production", ["django-services"], project_dir=str(project), options={"timeout": "1s"}
+        )
+
+    result = results["django-services"]
+    assert [f.id for f in result.findings] == ["database.reports"]
+    assert "timeout expired" in result.message()
