@@ -72,6 +72,9 @@ def check_audit(
     if requirements:
         # Pinned requirements audited as written: no resolver run through pip, no install.
         command += ["--requirement", requirements, "--no-deps", "--disable-pip"]
+    else:
+        # The project itself is usually installed editable and is on no index: not an advisory gap.
+        command += ["--skip-editable"]
     if cache_dir:
         command += ["--cache-dir", cache_dir]
     try:

@@ -250,3 +250,68 @@ def test_django_deploy_gate_names_check_ids_when_project_is_fresh(pytester: pyte
             "  - [[]settings.DEBUG[]] DEBUG is True*",
         ]
     )
+
+
+def test_every_django_gate_passes_when_settings_are_hardened_migrated_and_collected(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("django")
+    import secrets
+
+    from tests.core.test_readiness_django import HARDENED, manage
+
+    django_admin = Path(sys.executable).parent / "django-admin"
+    subprocess.run([str(django_admin), "startproject", "mysite", str(pytester.path)], check=True, timeout=60)
+    (pytester.path / "mysite" / "production.py").write_text(HARDENED.format(key=secrets.token_urlsafe(64)))
+    manage(pytester.path, "migrate", settings="mysite.production")
+    manage(pytester.path, "collectstatic", "--noinput", settings="mysite.production")
+    pytester.makepyprojecttoml(
+        """
+        [tool.prodgate.readiness]
+        checks = ["django"]
+        [tool.prodgate.readiness.django]
+        settings = "mysite.production"
+        behind_proxy = true
+        """
+    )
+
+    result = pytester.runpytest("-p", "no:randomly")
+
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(
+        [
+            "readiness  readiness::django-deploy      PASS  check_messages 0",
+            "           readiness::django-logging     PASS  log_handlers 1",
+            "           readiness::django-migrations  PASS  pending 0",
+            "           readiness::django-services    PASS  database.default.latency *",
+            "           readiness::django-settings    PASS  hsts_seconds 31536000",
+            "           readiness::django-static      PASS  static_files *",
+        ]
+    )
+
+
+def test_collected_readiness_gates_run_the_same_when_distributed_with_xdist(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.prodgate.readiness]
+        checks = ["env", "database", "coverage"]
+        [tool.prodgate.readiness.env.required]
+        PATH = "str"
+        [tool.prodgate.readiness.database]
+        url = "sqlite:///{tmp_path / "app.db"}"
+        [tool.prodgate.readiness.coverage]
+        data_file = "nowhere/.coverage"
+        """
+    )
+
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:randomly")
+
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "could not run: no coverage data file at *nowhere/.coverage (run: coverage run -m pytest)",
+            "*readiness::coverage*ERROR*",
+            "*readiness::database*PASS*",
+            "*readiness::env*PASS*",
+        ]
+    )
