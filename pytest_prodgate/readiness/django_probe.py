@@ -149,10 +149,8 @@ def static_files(options: dict[str, Any]) -> Part:
                 f"{len(missing)} static file(s) not collected into STATIC_ROOT: {shown} (run manage.py collectstatic)",
             )
         )
-    if isinstance(
-        staticfiles_storage._wrapped if hasattr(staticfiles_storage, "_wrapped") else staticfiles_storage,
-        ManifestFilesMixin,
-    ) or isinstance(staticfiles_storage, ManifestFilesMixin):
+    # staticfiles_storage is a lazy proxy; isinstance sees through it to the configured class.
+    if isinstance(staticfiles_storage, ManifestFilesMixin):
         name = staticfiles_storage.manifest_name
         if not os.path.exists(os.path.join(root, name)):
             findings.append(

@@ -79,7 +79,10 @@ class ReadinessResult:
             more = len(self.findings) - 1
             head = self.findings[0].line() if self.findings else "failed"
             head += f" (+{more} more)" if more > 0 else ""
-        body = [f"  - {line}" for line in self.lines()]
+        lines = self.lines()
+        if self.verdict is Verdict.FAIL and len(lines) == 1:
+            return head  # the one problem is the headline
+        body = [f"  - {line}" for line in lines]
         return "\n".join([head, *body])
 
     def raise_for_problems(self) -> None:
