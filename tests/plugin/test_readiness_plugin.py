@@ -315,3 +315,33 @@ def test_collected_readiness_gates_run_the_same_when_distributed_with_xdist(
             "*readiness::env*PASS*",
         ]
     )
+
+
+def test_configured_checks_are_not_added_when_a_test_file_is_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.prodgate.readiness]\nchecks = ["env"]\n')
+    pytester.makepyfile(test_one="def test_one(): pass")
+
+    named = pytester.runpytest("test_one.py", "--collect-only", "-q")
+    whole = pytester.runpytest("--collect-only", "-q")
+
+    named.stdout.fnmatch_lines(["test_one.py::test_one", "1 test collected*"])
+    whole.stdout.fnmatch_lines(["test_one.py::test_one", "readiness::env", "2 tests collected*"])
+
+
+def test_fixture_keyword_of_unknown_name_is_an_error_naming_it_when_called(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.readiness
+        def test_redis(readiness):
+            readiness.redis("redis://127.0.0.1:6379/0", timout="1s")
+        """
+    )
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*readiness.redis() keyword arguments: unknown key 'timout' (did you mean 'timeout'?)*"]
+    )
