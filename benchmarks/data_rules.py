@@ -136,13 +136,17 @@ def main() -> None:
             if backend == "sqlite":
                 with tempfile.TemporaryDirectory(prefix="prodgate-bench-") as folder:
                     url = seed_sqlite(Path(folder) / "bench.db", rows)
-                    print(f"seeded {backend} with 2 x {rows:,} rows in {time.perf_counter() - seeded:.1f} s", flush=True)
+                    print(
+                        f"seeded {backend} with 2 x {rows:,} rows in {time.perf_counter() - seeded:.1f} s", flush=True
+                    )
                     results += measure(backend, url, rows)
             else:
                 schema = f"prodgate_bench_{uuid.uuid4().hex[:8]}"
                 try:
                     url = seed_postgres(schema, rows)
-                    print(f"seeded {backend} with 2 x {rows:,} rows in {time.perf_counter() - seeded:.1f} s", flush=True)
+                    print(
+                        f"seeded {backend} with 2 x {rows:,} rows in {time.perf_counter() - seeded:.1f} s", flush=True
+                    )
                     results += measure(backend, url, rows)
                 finally:
                     drop_postgres(schema)
@@ -152,7 +156,9 @@ def main() -> None:
     for backend, rows, kind, seconds, violations, before, after in results:
         print(f"| {backend} | {rows:,} | {kind} | {seconds:.2f} | {violations} | {before:.1f} | {after:.1f} |")
     print()
-    print(f"RSS at start {start_rss:.1f} MB, at end {rss():.1f} MB, peak over rules {max(r[6] for r in results):.1f} MB")
+    print(
+        f"RSS at start {start_rss:.1f} MB, at end {rss():.1f} MB, peak over rules {max(r[6] for r in results):.1f} MB"
+    )
 
 
 if __name__ == "__main__":
