@@ -74,12 +74,14 @@ class DataRuleItem(pytest.Item):
         self.entry = entry
 
     def runtest(self) -> None:
-        from pytest_prodgate.plugin import _gate_for
+        from pytest_prodgate.plugin import _gate_for, results_key
 
         result = checker_for(self.config).run(self.rule)
         gate = _gate_for(self)
         gate.record_many(result.figures)
         gate.attach("data", [result.to_dict()])
+        # The rule's judged thresholds are the gate's, passing or not (summary table, JSON report).
+        self.stash[results_key] = list(result.results)
         result.check()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

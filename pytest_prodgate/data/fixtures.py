@@ -77,9 +77,10 @@ class DataGate:
     """What the ``data`` fixture hands a test: one method per rule; each records into the gate and
     raises ``GateFailed`` (with a sample of offending rows and the SQL) when its thresholds miss."""
 
-    def __init__(self, checker: DataChecker, gate: Gate) -> None:
+    def __init__(self, checker: DataChecker, gate: Gate, node: pytest.Item | None = None) -> None:
         self.checker = checker
         self.gate = gate
+        self.node = node
         self.results: list[RuleResult] = []
 
     def check(self, rule: Rule, *, thresholds: Sequence[str] | None = None) -> RuleResult:
@@ -89,6 +90,11 @@ class DataGate:
         self.results.append(result)
         self.gate.record_many(result.figures)
         self.gate.attach("data", [r.to_dict() for r in self.results])
+        if self.node is not None:
+            from pytest_prodgate.plugin import results_key
+
+            # Every rule's judged thresholds are the gate's, passing or not (summary table, JSON report).
+            self.node.stash[results_key] = [*self.node.stash.get(results_key, []), *result.results]
         return result.check()
 
     def rule(self, kind: str, **options: Any) -> RuleResult:
@@ -162,4 +168,5 @@ def data_checker(request: pytest.FixtureRequest, prodgate: Prodgate) -> Iterator
 def data(request: pytest.FixtureRequest, gate: Gate, prodgate: Prodgate) -> DataGate:
     """Data rules run in the database: ``data.unique("products", "sku")``, ``data.not_null(...)``..."""
     checker: DataChecker = request.getfixturevalue("data_checker")
-    return DataGate(checker, gate)
+    node = request.node if isinstance(request.node, pytest.Item) else None
+    return DataGate(checker, gate, node)
