@@ -222,3 +222,19 @@ def test_missing_service_fails_in_ci_and_skips_elsewhere_when_nothing_listens(
         result.stdout.fnmatch_lines(
             ["*PostgreSQL is not reachable on 127.0.0.1:*(CI=true: a missing service fails the test)*"]
         )
+
+
+def test_data_settings_are_validated_when_pytest_starts(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.prodgate.data]\nsample_size = "ten"\n')
+    result = pytester.runpytest()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: *pyproject.toml*data.sample_size* must be an integer, got 'ten'"])
+
+
+def test_missing_rules_file_is_a_usage_error_when_the_configuration_names_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.prodgate.data]\nrules = ["gates/missing.toml"]\n')
+    result = pytester.runpytest()
+    assert result.ret == 4
+    assert [line for line in result.stderr.lines if line.startswith("ERROR:")] == [
+        f"ERROR: {pytester.path / 'gates' / 'missing.toml'}: rules file not found"
+    ]
