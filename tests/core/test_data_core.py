@@ -70,3 +70,9 @@ def test_password_is_masked_when_the_database_is_named_in_a_result() -> None:
     checker = DataChecker("postgresql+psycopg://app:hunter2@127.0.0.1:1/db")
     assert checker.url_text == "postgresql+psycopg://app:***@127.0.0.1:1/db"
     checker.close()
+
+
+def test_data_package_exports_resolve_when_imported() -> None:
+    import pytest_prodgate.data as data
+
+    assert all(hasattr(data, name) for name in data.__all__)

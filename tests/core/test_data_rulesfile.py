@@ -151,3 +151,21 @@ def test_missing_file_is_named_when_the_rules_file_does_not_exist(tmp_path: Path
     with pytest.raises(ConfigError) as caught:
         load_rules(tmp_path / "nope.toml")
     assert str(caught.value) == f"{tmp_path / 'nope.toml'}: rules file not found"
+
+
+def test_yaml_and_toml_give_the_same_rules_when_they_say_the_same(tmp_path: Path) -> None:
+    import sys
+
+    import yaml
+
+    from tests import data_shop
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    as_data = tomllib.loads(data_shop.RULES_FILE.read_text())
+    path = _write(tmp_path, "shop.yaml", yaml.safe_dump({"rules": as_data["rule"]}, sort_keys=False))
+    from_yaml = [entry.rule for entry in load_rules(path)]
+    from_toml = [entry.rule for entry in load_rules(data_shop.RULES_FILE)]
+    assert from_yaml == from_toml
