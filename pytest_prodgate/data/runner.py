@@ -166,6 +166,8 @@ class DataChecker:
                 f"rule {rule.id!r}: the query ran past the statement timeout of {self.statement_timeout:g} s "
                 "(raise [tool.prodgate.data] statement_timeout, or index the columns the rule reads)"
             )
+        if "read only" in lowered or "read-only" in lowered or "readonly" in lowered:
+            return ConfigError(f"rule {rule.id!r}: its query tried to write, and rules run read-only: {text}")
         syntax = ("syntax", "no such column", "does not exist", "unknown column", "no such function", "undefined")
         if isinstance(exc, sa.exc.ProgrammingError) or any(word in lowered for word in syntax):
             return ConfigError(f"rule {rule.id!r}: the database rejected its query: {text}")
@@ -186,6 +188,7 @@ class DataChecker:
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
             elif dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")  # applies from the next statement
                 if conn.dialect._is_mariadb:  # type: ignore[attr-defined]
                     conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:.3f}")
                 else:
@@ -202,6 +205,7 @@ class DataChecker:
                 if dialect in ("mysql", "mariadb"):
                     variable = "max_statement_time" if conn.dialect._is_mariadb else "max_execution_time"  # type: ignore[attr-defined]
                     conn.exec_driver_sql(f"SET SESSION {variable} = DEFAULT")
+                    conn.exec_driver_sql("SET SESSION TRANSACTION READ WRITE")
                 elif dialect == "sqlite" and raw is not None:
                     raw.set_progress_handler(None, 0)
                     conn.exec_driver_sql("PRAGMA query_only = 0")

@@ -118,3 +118,17 @@ def test_rules_cannot_write_when_a_sql_rule_tries_to(place: tuple[str, str, sa.E
     with DataChecker(url) as checker, pytest.raises(ProdgateError):
         checker.run(writer)
     assert _victims_left(engine) == 2
+
+
+def test_rules_run_in_a_read_only_transaction_when_the_database_offers_one(place: tuple[str, str, sa.Engine]) -> None:
+    _, url, engine = place
+    rule = make_rule("row_count", {"table": "victims"})
+    with DataChecker(url) as checker:
+        with checker._session(rule) as conn, pytest.raises(sa.exc.DBAPIError) as caught:
+            conn.exec_driver_sql("DELETE FROM victims")
+        assert any(word in str(caught.value.orig).lower() for word in ("read only", "read-only", "readonly"))
+        # Afterwards the pooled connection writes again (for whoever shares the engine) and rules still run.
+        with checker.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO victims (id) VALUES (3)")
+        assert checker.run(rule).figures["rows"] == 3
+    assert _victims_left(engine) == 3
