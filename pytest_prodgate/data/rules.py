@@ -334,7 +334,11 @@ def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
             raise ConfigError(f"a {kind} rule needs {'column' if key == 'columns' else key!r}")
     for key in _TUPLE_FIELDS & set(values):
         item = values[key]
-        values[key] = tuple([item] if isinstance(item, (str, int, float)) else item)
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            item = [item]
+        if not isinstance(item, (list, tuple)):
+            raise ConfigError(f"{'column' if key == 'columns' else key} must be a list (or one value), got {item!r}")
+        values[key] = tuple(item)
         if key in ("columns", "key"):
             for name in values[key]:
                 check_name(name, key.rstrip("s"))
@@ -349,7 +353,7 @@ def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
             except ThresholdError:
                 raise ConfigError(f"{key} {values[key]!r} is not a duration. Expected e.g. 500ms, 2s or 1d") from None
     if (
-        kind in ("accepted_values", "range", "freshness", "no_future", "reconcile")
+        kind in ("accepted_values", "range", "freshness", "no_future", "reconcile", "relationship")
         and len(values.get("columns", ())) != 1
     ):
         raise ConfigError(f"a {kind} rule takes exactly one column")

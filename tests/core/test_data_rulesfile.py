@@ -118,6 +118,14 @@ BROKEN = [
         '[[rule]]\ntype = "unique"\ntable = "t"\ncolumn = "c"\n[rule.environments.prod]\nseverty = "warning"\n',
         "data.toml:1: rule 'unique(t.c)': environments.prod: unknown key 'severty' (overridable: severity, thresholds)",
     ),
+    (
+        '[[rule]]\ntype = "unique"\ntable = "t"\ncolumn = true\n',
+        "data.toml:1: rule #1 (unique on t): column must be a non-empty name, got True",
+    ),
+    (
+        '[[rule]]\ntype = "relationship"\ntable = "t"\ncolumns = ["a", "b"]\nto = "p.id"\n',
+        "data.toml:1: rule #1 (relationship on t): a relationship rule takes exactly one column",
+    ),
     ('[[rule]\ntype = "unique"\n', "data.toml: not valid TOML: "),
     (
         '[[rules]]\ntype = "unique"\ntable = "t"\ncolumn = "c"\n[other]\nx = 1\n',
