@@ -154,7 +154,7 @@ def audit_headers(
         "frame-protection": _frames(first("x-frame-options"), first("content-security-policy")),
         "referrer-policy": _referrer(first("referrer-policy")),
         "cookies": _cookies(values.get("set-cookie", [])),
-        "server-banner": _banner(first("server"), first("x-powered-by")),
+        "server-banner": _banner(values.get("server", []) + values.get("x-powered-by", [])),
     }
     findings = tuple(
         Finding(item, message is None, message or "ok", options.waivers.get(item)) for item, message in raw.items()
@@ -236,7 +236,8 @@ def _cookies(set_cookies: list[str]) -> str | None:
     return "; ".join(problems) if problems else None
 
 
-def _banner(server: str | None, powered_by: str | None) -> str | None:
-    shown = [f"{label} = {value!r}" for label, value in (("Server", server), ("X-Powered-By", powered_by))
-             if value and _VERSION.search(value)]
-    return f"{' and '.join(shown)} reveal{'s' if len(shown) == 1 else ''} a version" if shown else None
+def _banner(banners: list[str]) -> str | None:
+    shown = [repr(value) for value in banners if _VERSION.search(value)]
+    if not shown:
+        return None
+    return f"Server or X-Powered-By reveals a version: {', '.join(shown)}"
