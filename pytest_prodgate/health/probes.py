@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import random
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -93,11 +95,12 @@ def error_kind(exc: BaseException) -> str:
     if isinstance(exc, httpx.PoolTimeout):
         return "pool timeout"
     if isinstance(exc, httpx.ConnectError):
-        if "refused" in text:
+        causes = _causes(exc)
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
             return "connection refused"
-        if "ssl" in text or "certificate" in text or "tls" in text:
+        if any(isinstance(c, ssl.SSLError) for c in causes) or "ssl" in text or "certificate" in text:
             return "TLS error"
-        if "name" in text and ("resolution" in text or "service" in text or "known" in text):
+        if any(isinstance(c, socket.gaierror) for c in causes):
             return "DNS error"
         return "connect error"
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -107,6 +110,26 @@ def error_kind(exc: BaseException) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
     return type(exc).__name__
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it (asyncio's "All connection attempts failed" hides the refusal inside)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        grouped = getattr(current, "exceptions", None)  # an exception group (Python 3.11+)
+        if isinstance(grouped, tuple):
+            chain.extend(e for e in grouped if isinstance(e, BaseException))
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def error_detail(exc: BaseException) -> str:
+    """The error text, with the underlying cause when the outer message hides it."""
+    outer = str(exc) or type(exc).__name__
+    inner = [str(c) for c in _causes(exc)[1:] if str(c) and str(c) not in outer]
+    return f"{outer} ({inner[-1]})" if inner else outer
 
 
 class _Run:
@@ -159,7 +182,7 @@ class _Run:
                 http_version=response.http_version,
             )
         else:
-            detail = str(exc) or type(exc).__name__
+            detail = error_detail(exc) if exc else "error"
             attempt = Attempt(number, offset, latency, error=error_kind(exc) if exc else "error", detail=detail[:160])
         self.result.attempts.append(attempt)
         self.result.total_time = now - self.start
@@ -180,7 +203,8 @@ class _Run:
             return None
         used = len(self.result.attempts)
         if used >= self.policy.attempts:
-            self.result.stop_reason = f"all {self.policy.attempts} attempts used"
+            n = self.policy.attempts
+            self.result.stop_reason = f"all {n} attempts used" if n > 1 else "retries are off"
             return None
         delay = self.policy.delay(used - 1, self.rng)
         if self.remaining() - delay < MIN_ATTEMPT_TIME:

@@ -206,8 +206,10 @@ def test_header_gate_names_each_missing_header_when_they_are_absent(pytester: py
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*security headers of http://127.0.0.1:*/bare: 6 missing or weak: strict-transport-security, "
-            "content-security-policy, x-content-type-options, frame-protection, referrer-policy, server-banner*",
+            (
+                "*security headers of http://127.0.0.1:*/bare: 6 missing or weak: strict-transport-security, "
+                "content-security-policy, x-content-type-options, frame-protection, referrer-policy, server-banner*"
+            ),
             "*- strict-transport-security: Strict-Transport-Security is missing*",
             "*- content-security-policy: Content-Security-Policy is missing",
             "*- x-content-type-options: X-Content-Type-Options is missing (wanted nosniff)",
