@@ -48,7 +48,7 @@ def test_tls_gate_passes_when_the_certificate_is_valid(ca: tuple[trustme.CA, str
 
 def test_tls_gate_fails_with_days_left_when_the_certificate_expires_in_5_days(ca: tuple[trustme.CA, str]) -> None:
     authority, bundle = ca
-    report, message = _check(authority.issue_cert("shop.test", not_after=NOW + datetime.timedelta(days=5)), bundle)
+    _, message = _check(authority.issue_cert("shop.test", not_after=NOW + datetime.timedelta(days=5)), bundle)
     lines = message.splitlines()
     assert lines[0].endswith(": days_left = 5, wanted > 14")
     assert lines[0].startswith("TLS certificate of shop.test (127.0.0.1:")
