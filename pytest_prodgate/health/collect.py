@@ -10,6 +10,7 @@ A mistake in the table is a ``pytest.UsageError`` naming the entry (exit code 4)
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,14 @@ from pytest_prodgate.health.probes import Probe
 from pytest_prodgate.plugin import config_key
 
 gates_key = pytest.StashKey[list[HealthGate]]()
+
+
+class HealthItem(pytest.Function):
+    """A declarative gate: reported as ``health::ready[GET /health/ready]`` from pyproject.toml."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        settings = self.config.stash[config_key]
+        return (settings.path or self.path), None, self.nodeid
 
 
 class HealthGates(pytest.Collector):
@@ -110,6 +119,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for gate in gates:
         marker = pytest.mark.health(thresholds=list(thresholds_of(gate)), severity=gate.severity)
         function = marker(_test_function(gate))
-        made.append(pytest.Function.from_parent(parent, name=gate.id, callobj=function))
+        made.append(HealthItem.from_parent(parent, name=gate.id, callobj=function))
     items.extend(made)
     session.ihook.pytest_collectreport(report=pytest.CollectReport(parent.nodeid, "passed", None, made))

@@ -115,7 +115,9 @@ class SecurityHeaders:
     """``security_headers.check("/")``: the header audit of one response, with configured waivers."""
 
     def __init__(self, probe: Probe, gate: Gate, options: AuditOptions) -> None:
-        self.probe = probe
+        # Its own probe, so the gate's figures are the audit's (violations), not the fetch's latency.
+        self.probe = Probe(probe.base_url, policy=probe.policy, headers=probe.headers, verify=probe.verify,
+                           redactor=probe.redactor)
         self.gate = gate
         self.options = options
 
@@ -135,7 +137,7 @@ class SecurityHeaders:
         assert result.response is not None  # the probe raises when nothing answered
         audit = audit_headers(result.response.headers, url=self.probe.redactor(result.url), options=chosen)
         self.gate.record_many(audit.figures, prefix=name)
-        self.gate.details.setdefault("security_headers", []).append(audit.to_dict())
+        self.gate.details.setdefault("security_headers", []).append({**audit.to_dict(), "fetch": result.to_dict()})
         for finding in audit.waived:
             self.gate.details.setdefault("waivers", []).append(
                 {"item": finding.item, "reason": finding.waiver, "url": audit.url, "finding": finding.message}

@@ -142,11 +142,13 @@ class ProbeResult:
     @property
     def figures(self) -> dict[str, float]:
         """``latency`` (last attempt, seconds), ``status``, ``attempts`` and ``total_time``."""
-        figures: dict[str, float] = {"attempts": float(len(self.attempts)), "total_time": self.total_time}
+        figures: dict[str, float] = {}
         if self.latency is not None:
             figures["latency"] = self.latency
         if self.status is not None:
             figures["status"] = float(self.status)
+        figures["attempts"] = float(len(self.attempts))
+        figures["total_time"] = self.total_time
         return figures
 
     # -- expectations ---------------------------------------------------------------------------
