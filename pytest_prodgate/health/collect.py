@@ -121,4 +121,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         function = marker(_test_function(gate))
         made.append(HealthItem.from_parent(parent, name=gate.id, callobj=function))
     items.extend(made)
-    session.ihook.pytest_collectreport(report=pytest.CollectReport(parent.nodeid, "passed", None, made))
+    # Counted in "collected N items" like any collector's result.
+    session.ihook.pytest_collectreport(
+        report=pytest.CollectReport(parent.nodeid, "passed", None, list[pytest.Item | pytest.Collector](made))
+    )

@@ -116,8 +116,9 @@ class SecurityHeaders:
 
     def __init__(self, probe: Probe, gate: Gate, options: AuditOptions) -> None:
         # Its own probe, so the gate's figures are the audit's (violations), not the fetch's latency.
-        self.probe = Probe(probe.base_url, policy=probe.policy, headers=probe.headers, verify=probe.verify,
-                           redactor=probe.redactor)
+        self.probe = Probe(
+            probe.base_url, policy=probe.policy, headers=probe.headers, verify=probe.verify, redactor=probe.redactor
+        )
         self.gate = gate
         self.options = options
 

@@ -166,7 +166,9 @@ def audit_headers(
 
 
 def _hsts(value: str | None, options: AuditOptions) -> str | None:
-    wanted = f"max-age >= {options.hsts_min_age}" + (" and includeSubDomains" if options.hsts_include_subdomains else "")
+    wanted = f"max-age >= {options.hsts_min_age}" + (
+        " and includeSubDomains" if options.hsts_include_subdomains else ""
+    )
     if value is None:
         return f"Strict-Transport-Security is missing (wanted {wanted})"
     directives = _directives(value)
@@ -209,7 +211,9 @@ def _frames(x_frame_options: str | None, csp: str | None) -> str | None:
     if csp and any(d.strip().lower().startswith("frame-ancestors") for d in csp.split(";")):
         return None
     if x_frame_options is None:
-        return "X-Frame-Options is missing and Content-Security-Policy has no frame-ancestors (wanted DENY or SAMEORIGIN)"
+        return (
+            "X-Frame-Options is missing and Content-Security-Policy has no frame-ancestors (wanted DENY or SAMEORIGIN)"
+        )
     if x_frame_options.upper() in ("DENY", "SAMEORIGIN"):
         return None
     return f"X-Frame-Options = {x_frame_options!r}, wanted DENY or SAMEORIGIN (or CSP frame-ancestors)"
@@ -229,8 +233,11 @@ def _cookies(set_cookies: list[str]) -> str | None:
     for header in set_cookies:
         name = header.split("=", 1)[0].strip() or "(unnamed)"
         attributes = _directives(header.split(";", 1)[1] if ";" in header else "")
-        lacking = [label for key, label in (("secure", "Secure"), ("httponly", "HttpOnly"), ("samesite", "SameSite"))
-                   if key not in attributes]
+        lacking = [
+            label
+            for key, label in (("secure", "Secure"), ("httponly", "HttpOnly"), ("samesite", "SameSite"))
+            if key not in attributes
+        ]
         if lacking:
             problems.append(f"cookie {name!r} lacks {', '.join(lacking)}")
     return "; ".join(problems) if problems else None

@@ -138,7 +138,7 @@ def parse_condition(expression: str, *, where: str | None = None) -> JsonConditi
         raise fail("'=' is not a comparison. Did you mean '=='?")
     raw = match["value"]
     if not raw:
-        raise fail(f"missing the value after {op!r}. Expected a JSON value such as \"ok\", 3 or true")
+        raise fail(f'missing the value after {op!r}. Expected a JSON value such as "ok", 3 or true')
     return JsonCondition(expression.strip(), path, op, _literal(raw, fail))
 
 
@@ -149,7 +149,7 @@ def _literal(raw: str, fail: Callable[[str], ConfigError]) -> Any:
         pass
     if len(raw) >= 2 and raw[0] == raw[-1] == "'":
         return raw[1:-1]
-    raise fail(f"{raw!r} is not a JSON value. Quote strings: \"{raw}\"")
+    raise fail(f'{raw!r} is not a JSON value. Quote strings: "{raw}"')
 
 
 def parse_conditions(expressions: Sequence[str] | str, *, where: str | None = None) -> tuple[JsonCondition, ...]:

@@ -340,8 +340,17 @@ class Probe(_ProbeBase):
         """
         __tracebackhide__ = True
         run = self._prepare(
-            method, path, status=status, json=json, contains=contains, expect_headers=expect_headers,
-            thresholds=thresholds, retries=retries, timeout=timeout, deadline=deadline, policy=_policy,
+            method,
+            path,
+            status=status,
+            json=json,
+            contains=contains,
+            expect_headers=expect_headers,
+            thresholds=thresholds,
+            retries=retries,
+            timeout=timeout,
+            deadline=deadline,
+            policy=_policy,
         )
         args = self._request_args(run, headers, body)
         with httpx.Client(**self._client_args()) as client:
@@ -385,7 +394,12 @@ class Probe(_ProbeBase):
         """Probe ``path`` until it answers as wanted (a fresh deploy settling) or ``timeout`` passes."""
         __tracebackhide__ = True
         return self.request(
-            "GET", path, status=status, json=json, contains=contains, name=name,
+            "GET",
+            path,
+            status=status,
+            json=json,
+            contains=contains,
+            name=name,
             _policy=self._wait_policy(timeout, interval),
         )
 
@@ -414,8 +428,17 @@ class AsyncProbe(_ProbeBase):
         """See ``Probe.request``."""
         __tracebackhide__ = True
         run = self._prepare(
-            method, path, status=status, json=json, contains=contains, expect_headers=expect_headers,
-            thresholds=thresholds, retries=retries, timeout=timeout, deadline=deadline, policy=_policy,
+            method,
+            path,
+            status=status,
+            json=json,
+            contains=contains,
+            expect_headers=expect_headers,
+            thresholds=thresholds,
+            retries=retries,
+            timeout=timeout,
+            deadline=deadline,
+            policy=_policy,
         )
         args = self._request_args(run, headers, body)
         async with httpx.AsyncClient(**self._client_args()) as client:
@@ -459,7 +482,11 @@ class AsyncProbe(_ProbeBase):
         """See ``Probe.wait_until_healthy``."""
         __tracebackhide__ = True
         return await self.request(
-            "GET", path, status=status, json=json, contains=contains, name=name,
+            "GET",
+            path,
+            status=status,
+            json=json,
+            contains=contains,
+            name=name,
             _policy=self._wait_policy(timeout, interval),
         )
-

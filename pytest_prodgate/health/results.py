@@ -163,7 +163,9 @@ class ProbeResult:
     ) -> ProbeResult:
         """Hold the last response to expectations; raise ``ProbeFailed`` naming every one missed."""
         __tracebackhide__ = True
-        expectation = Expectation.build(status=status, headers=headers, contains=contains, json=json, thresholds=thresholds)
+        expectation = Expectation.build(
+            status=status, headers=headers, contains=contains, json=json, thresholds=thresholds
+        )
         problems, results = expectation.judge(self)
         if problems:
             raise self.failure(problems, results)

@@ -170,7 +170,8 @@ class CertificateReport:
                 f"  expires:  {cert.not_after:%Y-%m-%d %H:%M:%S} UTC ({days:g} days left)",
                 f"  names:    {', '.join(cert.names) or 'none'}",
                 f"  protocol: {self.protocol}",
-                "  chain:    " + (f"NOT verified ({self.chain_error})" if self.chain_error else f"verified against {self.trust}"),
+                "  chain:    "
+                + (f"NOT verified ({self.chain_error})" if self.chain_error else f"verified against {self.trust}"),
             ]
         return "\n".join(lines)
 

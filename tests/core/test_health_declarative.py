@@ -45,7 +45,10 @@ def test_gates_have_readable_ids_when_configured() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"name": "ready", "path": "/r", "stauts": 200}, "endpoint 'ready': unknown key 'stauts' (did you mean 'status'?)"),
+        (
+            {"name": "ready", "path": "/r", "stauts": 200},
+            "endpoint 'ready': unknown key 'stauts' (did you mean 'status'?)",
+        ),
         ({"path": "/r", "methd": "GET"}, "endpoints[0]: unknown key 'methd' (did you mean 'method'?)"),
         ({"name": "ready"}, "endpoint 'ready': give exactly one of 'path' (under the base URL) or 'url'"),
         ({"name": "ready", "path": "health"}, "endpoint 'ready': path 'health' must start with '/'"),
@@ -55,7 +58,9 @@ def test_gates_have_readable_ids_when_configured() -> None:
         ({"name": "ready", "path": "/r", "thresholds": ["latency < 3"]}, "'3' needs a unit"),
     ],
 )
-def test_mistake_is_a_config_error_naming_the_entry_when_an_endpoint_is_wrong(entry: dict[str, Any], message: str) -> None:
+def test_mistake_is_a_config_error_naming_the_entry_when_an_endpoint_is_wrong(
+    entry: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(endpoints=[entry])
     assert message in str(caught.value)
@@ -77,7 +82,9 @@ def test_health_section_passes_the_shared_config_loader_when_valid() -> None:
 
 def test_env_variables_fill_placeholders_and_a_missing_one_is_named() -> None:
     assert expand_env("Bearer ${SHOP_TOKEN}", where="x", env={"SHOP_TOKEN": "t"}) == "Bearer t"
-    with pytest.raises(ConfigError, match="endpoint 'ready' headers.Authorization: environment variable SHOP_TOKEN is not set"):
+    with pytest.raises(
+        ConfigError, match="endpoint 'ready' headers.Authorization: environment variable SHOP_TOKEN is not set"
+    ):
         expand_env("Bearer ${SHOP_TOKEN}", where="endpoint 'ready' headers.Authorization", env={})
 
 
@@ -87,7 +94,11 @@ def test_run_endpoint_probes_with_its_expectations_when_the_gate_runs() -> None:
     def handler(path: str, i: int) -> tuple[int, list[tuple[str, str]], bytes]:
         return json_response(200, {"checks": {"database": {"status": "down"}}})
 
-    (gate,) = _load(endpoints=[{"name": "detailed", "path": "/health/detailed", "json": ['checks.database.status == "ok"'], "retries": 1}])
+    (gate,) = _load(
+        endpoints=[
+            {"name": "detailed", "path": "/health/detailed", "json": ['checks.database.status == "ok"'], "retries": 1}
+        ]
+    )
     with serve(App(handler)) as url:
         probe = Probe(url, policy=RetryPolicy(backoff=0.01), on_result=lambda result, name: seen.append(name))
         with pytest.raises(ProbeFailed) as caught:

@@ -50,7 +50,9 @@ def test_audit_names_the_header_when_it_is_missing(removed: str, item: str, text
 
 def test_frame_ancestors_counts_as_frame_protection_when_x_frame_options_is_absent() -> None:
     headers = [*_without("X-Frame-Options")]
-    headers = [(k, "default-src 'self'; frame-ancestors 'none'" if k == "Content-Security-Policy" else v) for k, v in headers]
+    headers = [
+        (k, "default-src 'self'; frame-ancestors 'none'" if k == "Content-Security-Policy" else v) for k, v in headers
+    ]
     assert audit_headers(headers).ok
 
 
@@ -65,7 +67,11 @@ def test_audit_names_weak_hsts_when_max_age_is_short_and_subdomains_missing() ->
 
 
 def test_audit_names_each_cookie_without_showing_its_value_when_attributes_lack() -> None:
-    headers = [*_without("Set-Cookie"), ("Set-Cookie", "sid=s3cret; Path=/"), ("Set-Cookie", "theme=dark; Secure; HttpOnly")]
+    headers = [
+        *_without("Set-Cookie"),
+        ("Set-Cookie", "sid=s3cret; Path=/"),
+        ("Set-Cookie", "theme=dark; Secure; HttpOnly"),
+    ]
     (finding,) = audit_headers(headers).problems
     assert finding.item == "cookies"
     assert finding.message == "cookie 'sid' lacks Secure, HttpOnly, SameSite; cookie 'theme' lacks SameSite"
@@ -87,7 +93,9 @@ def test_waived_items_pass_and_are_listed_with_their_reason_when_configured() ->
 
 
 def test_unknown_waiver_is_a_config_error_naming_it_when_misspelt() -> None:
-    with pytest.raises(ConfigError, match=r"unknown item 'content-security-polcy' \(did you mean 'content-security-policy'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown item 'content-security-polcy' \(did you mean 'content-security-policy'\?\)"
+    ):
         AuditOptions(waivers={"content-security-polcy": "x"})
 
 

@@ -37,7 +37,10 @@ def test_missing_path_names_the_segment_and_what_is_there_when_absent() -> None:
     assert parse_condition("checks.cache.status").evaluate(DOC).message == (
         "checks.cache.status: no key 'cache' in checks (keys: database)"
     )
-    assert parse_condition("items.5.id == 1").evaluate(DOC).message == "items.5.id: index 5 is out of range in items (2 items)"
+    assert (
+        parse_condition("items.5.id == 1").evaluate(DOC).message
+        == "items.5.id: index 5 is out of range in items (2 items)"
+    )
 
 
 def test_ordering_a_string_against_a_number_fails_clearly_when_types_differ() -> None:

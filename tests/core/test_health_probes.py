@@ -100,7 +100,7 @@ def test_backoff_grows_exponentially_with_bounded_jitter_when_retrying() -> None
     rng = random.Random(7)
     delays = [policy.delay(n, rng) for n in range(6)]
     bases = [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
-    assert all(base * 0.5 <= d <= base for d, base in zip(delays, bases))
+    assert all(base * 0.5 <= d <= base for d, base in zip(delays, bases, strict=True))
     assert len({round(d, 6) for d in delays}) == 6  # jittered: no two alike
 
 
@@ -168,6 +168,8 @@ def test_health_core_imports_when_pytest_is_unavailable() -> None:
     import sys
 
     modules = ["probes", "results", "jsonpath", "tls", "headers", "config", "declarative"]
-    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(f"import pytest_prodgate.health.{m}" for m in modules)
+    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(
+        f"import pytest_prodgate.health.{m}" for m in modules
+    )
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

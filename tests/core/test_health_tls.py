@@ -81,7 +81,9 @@ def test_tls_gate_fails_on_the_chain_when_the_certificate_is_self_signed(tmp_pat
     )
     certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
     certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    keyfile.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     with tls_server(lambda ctx: ctx.load_cert_chain(str(certfile), str(keyfile))) as port:
         report = check_certificate("127.0.0.1", port, server_name="shop.test", timeout=5)
     assert report.chain_error == "self-signed certificate"
@@ -108,7 +110,9 @@ def test_tls_gate_reports_the_connection_error_when_nothing_listens() -> None:
 
 def test_custom_threshold_replaces_the_default_when_given(ca: tuple[trustme.CA, str]) -> None:
     authority, bundle = ca
-    with tls_server(authority.issue_cert("shop.test", not_after=NOW + datetime.timedelta(days=20)).configure_cert) as port:
+    with tls_server(
+        authority.issue_cert("shop.test", not_after=NOW + datetime.timedelta(days=20)).configure_cert
+    ) as port:
         report = check_certificate("127.0.0.1", port, server_name="shop.test", ca_bundle=bundle, timeout=5)
     report.check()  # 20 > 14
     with pytest.raises(GateFailed, match=r"days_left = 20, wanted > 30"):
@@ -130,7 +134,9 @@ def _cert(dns: tuple[str, ...] = (), ips: tuple[str, ...] = ()) -> Certificate:
         ("other.test", ("shop.test",), False),
     ],
 )
-def test_hostname_matching_follows_rfc_6125_when_names_have_wildcards(hostname: str, names: tuple[str, ...], expected: bool) -> None:
+def test_hostname_matching_follows_rfc_6125_when_names_have_wildcards(
+    hostname: str, names: tuple[str, ...], expected: bool
+) -> None:
     assert hostname_matches(hostname, _cert(dns=names)) is expected
 
 

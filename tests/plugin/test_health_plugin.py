@@ -26,7 +26,9 @@ def _service(path: str, n: int) -> tuple[int, list[tuple[str, str]], bytes]:
     if path == "/health/live":
         return json_response(200, {"status": "ok"}, SECURE_HEADERS)
     if path == "/health/ready":
-        return json_response(503, {"status": "not-ready", "database": "down"}, [("authorization", "Bearer s3cr3t-t0ken")])
+        return json_response(
+            503, {"status": "not-ready", "database": "down"}, [("authorization", "Bearer s3cr3t-t0ken")]
+        )
     if path == "/health/detailed":
         return json_response(200, {"status": "ok", "checks": {"database": {"status": "ok", "latency_ms": 2}}})
     if path == "/bare":
@@ -47,11 +49,13 @@ PYTEST_TABLE = '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = 
 def _pyproject(pytester: pytest.Pytester, health: str) -> None:
     pytester.makefile(
         ".toml",
-        pyproject=f"{PYTEST_TABLE}\n[tool.prodgate.health]\nbackoff = \"10ms\"\n{health}\n",
+        pyproject=f'{PYTEST_TABLE}\n[tool.prodgate.health]\nbackoff = "10ms"\n{health}\n',
     )
 
 
-def test_probe_records_latency_status_and_attempts_when_endpoint_is_healthy(pytester: pytest.Pytester, service: str) -> None:
+def test_probe_records_latency_status_and_attempts_when_endpoint_is_healthy(
+    pytester: pytest.Pytester, service: str
+) -> None:
     _pyproject(pytester, "")
     pytester.makepyfile(
         """
@@ -184,7 +188,7 @@ def test_typo_in_endpoint_key_exits_4_with_one_line_naming_the_entry_when_collec
 
 
 def test_bad_json_condition_exits_4_naming_the_entry_when_collecting(pytester: pytest.Pytester) -> None:
-    _pyproject(pytester, "[[tool.prodgate.health.endpoints]]\nname = \"live\"\npath = \"/\"\njson = [\"status = 'ok'\"]\n")
+    _pyproject(pytester, '[[tool.prodgate.health.endpoints]]\nname = "live"\npath = "/"\njson = ["status = \'ok\'"]\n')
     pytester.makepyfile("def test_nothing():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     assert result.ret == 4
