@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 CATALOGUE = ["/", "/products", "/search?q=lamp", "/products/1", "/categories"]
-ROUNDS = 20  # 100 requests in all: bounded in count; each has a timeout
+ROUNDS = 10  # 50 requests in all: bounded in count; each has a timeout
 
 
 def percentile(samples: list[float], q: float) -> float:
