@@ -31,6 +31,7 @@ __all__ = ["AsyncProbe", "Probe", "ProbeFailed", "ProbeResult", "RetryPolicy", "
 # Hard bounds, whatever the configuration says: every loop is bounded in count and time.
 MAX_ATTEMPTS = 10_000
 MIN_ATTEMPT_TIME = 0.05  # an attempt with less time left than this is not started
+MAX_BODY = 1024 * 1024  # bytes of a body kept for expectations and messages; the rest is read and dropped
 Duration = str | float | int
 
 
@@ -168,7 +169,9 @@ class _Run:
             self.first = now  # offsets count from the first attempt; the deadline from the call
         return now
 
-    def record(self, begun: float, response: httpx.Response | None, exc: BaseException | None) -> None:
+    def record(
+        self, begun: float, response: httpx.Response | None, exc: BaseException | None, body: bytes = b""
+    ) -> None:
         now = time.monotonic()
         number = len(self.result.attempts) + 1
         offset, latency = begun - (self.first or begun), now - begun
@@ -178,7 +181,7 @@ class _Run:
                 status=response.status_code,
                 reason=response.reason_phrase,
                 headers=tuple(response.headers.multi_items()),
-                body=response.content,
+                body=body,
                 http_version=response.http_version,
             )
         else:
@@ -186,6 +189,18 @@ class _Run:
             attempt = Attempt(number, offset, latency, error=error_kind(exc) if exc else "error", detail=detail[:160])
         self.result.attempts.append(attempt)
         self.result.total_time = now - self.start
+
+    def keep(self, body: bytearray, chunk: bytes, request: httpx.Request) -> None:
+        """Add a chunk of the body (up to ``MAX_BODY``); a body still arriving at the deadline is a timeout.
+
+        A read timeout bounds each read, not a slow trickle of bytes: this check bounds the whole body.
+        """
+        if len(body) < MAX_BODY:
+            body.extend(chunk[: MAX_BODY - len(body)])
+        if self.remaining() <= 0:
+            raise httpx.ReadTimeout(
+                f"deadline of {self.policy.deadline:g} s reached while reading the body", request=request
+            )
 
     def satisfied(self) -> bool:
         """Whether the last attempt ends the probe successfully (no retry needed)."""
@@ -357,11 +372,14 @@ class Probe(_ProbeBase):
             while True:
                 begun = run.begin()
                 try:
-                    response = client.request(**args, timeout=run.timeout())
+                    with client.stream(**args, timeout=run.timeout()) as response:
+                        body = bytearray()
+                        for chunk in response.iter_bytes():
+                            run.keep(body, chunk, response.request)
                 except httpx.TransportError as exc:
                     run.record(begun, None, exc)
                 else:
-                    run.record(begun, response, None)
+                    run.record(begun, response, None, bytes(body))
                 delay = run.next_delay()
                 if delay is None:
                     break
@@ -445,11 +463,14 @@ class AsyncProbe(_ProbeBase):
             while True:
                 begun = run.begin()
                 try:
-                    response = await client.request(**args, timeout=run.timeout())
+                    async with client.stream(**args, timeout=run.timeout()) as response:
+                        body = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            run.keep(body, chunk, response.request)
                 except httpx.TransportError as exc:
                     run.record(begun, None, exc)
                 else:
-                    run.record(begun, response, None)
+                    run.record(begun, response, None, bytes(body))
                 delay = run.next_delay()
                 if delay is None:
                     break

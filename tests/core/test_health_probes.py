@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from typing import Any
 
 import pytest
 
@@ -173,3 +174,29 @@ def test_health_core_imports_when_pytest_is_unavailable() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+async def _trickle(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Headers at once, then one byte every 100 ms for 3 s: each read is quick, the body is not."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    for _ in range(30):
+        await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        await asyncio.sleep(0.1)
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_probe_stops_at_the_deadline_when_the_body_trickles_in() -> None:
+    policy = RetryPolicy(attempts=1, deadline=0.8, read_timeout=5)
+    with serve(_trickle) as url, pytest.raises(ProbeFailed) as caught:
+        Probe(url, policy=policy).get("/slow")
+    result = caught.value.result
+    assert result is not None and result.total_time < 2
+    assert result.attempts[0].error == "read timeout"
+    assert "deadline of 0.8 s reached while reading the body" in result.attempts[0].detail
+
+
+def test_async_probe_stops_at_the_deadline_when_the_body_trickles_in() -> None:
+    policy = RetryPolicy(attempts=1, deadline=0.8, read_timeout=5)
+    with serve(_trickle) as url, pytest.raises(ProbeFailed) as caught:
+        asyncio.run(AsyncProbe(url, policy=policy).get("/slow"))
+    assert caught.value.result is not None and caught.value.result.attempts[0].error == "read timeout"

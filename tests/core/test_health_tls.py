@@ -143,3 +143,35 @@ def test_hostname_matching_follows_rfc_6125_when_names_have_wildcards(
 def test_ip_address_matches_only_ip_names_when_checking_an_address() -> None:
     assert hostname_matches("127.0.0.1", _cert(ips=("127.0.0.1",)))
     assert not hostname_matches("127.0.0.1", _cert(dns=("127.0.0.1",)))
+
+
+def test_tls_gate_fails_with_negative_days_and_the_chain_when_the_certificate_has_expired(
+    ca: tuple[trustme.CA, str],
+) -> None:
+    authority, bundle = ca
+    cert = authority.issue_cert(
+        "shop.test", not_before=NOW - datetime.timedelta(days=30), not_after=NOW - datetime.timedelta(days=2)
+    )
+    _, message = _check(cert, bundle)
+    first = message.splitlines()[0]
+    assert "days_left = -2, wanted > 14" in first
+    assert "chain not verified against the CA bundle" in first and "certificate has expired" in first
+
+
+def test_tls_gate_names_the_protocol_when_older_than_wanted(ca: tuple[trustme.CA, str]) -> None:
+    import ssl
+
+    authority, bundle = ca
+    cert = authority.issue_cert("shop.test")
+
+    def tls12_only(context: ssl.SSLContext) -> None:
+        cert.configure_cert(context)
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+
+    with tls_server(tls12_only) as port:
+        report = check_certificate(
+            "127.0.0.1", port, server_name="shop.test", ca_bundle=bundle, timeout=5, min_protocol="TLSv1.3"
+        )
+    assert report.protocol == "TLSv1.2"
+    with pytest.raises(GateFailed, match="protocol TLSv1.2 is older than TLSv1.3"):
+        report.check()
