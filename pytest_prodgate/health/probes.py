@@ -313,7 +313,14 @@ class _ProbeBase:
         return run.outcome()
 
     def _client_args(self) -> dict[str, Any]:
-        return {"verify": self.verify, "follow_redirects": False, "timeout": self.policy.read_timeout}
+        verify: bool | ssl.SSLContext = self.verify if isinstance(self.verify, bool) else self._ca_context()
+        return {"verify": verify, "follow_redirects": False, "timeout": self.policy.read_timeout}
+
+    def _ca_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=str(self.verify))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"ca_bundle {self.verify!r} cannot be read as a CA bundle: {exc}") from None
 
     def _wait_policy(self, timeout: Duration, interval: Duration) -> RetryPolicy:
         every = parse_duration(interval)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -200,3 +201,21 @@ def test_async_probe_stops_at_the_deadline_when_the_body_trickles_in() -> None:
     with serve(_trickle) as url, pytest.raises(ProbeFailed) as caught:
         asyncio.run(AsyncProbe(url, policy=policy).get("/slow"))
     assert caught.value.result is not None and caught.value.result.attempts[0].error == "read timeout"
+
+
+def test_probe_verifies_https_against_a_ca_bundle_and_names_the_tls_error_without_it(tmp_path: Path) -> None:
+    import trustme
+
+    from tests.health_support import tls_server
+
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    with tls_server(ca.issue_cert("127.0.0.1").configure_cert) as port:
+        url = f"https://127.0.0.1:{port}"
+        result = Probe(url, policy=FAST, verify=str(bundle)).get("/health", status=200, contains="ok")
+        with pytest.raises(ProbeFailed) as caught:
+            Probe(url, policy=RetryPolicy(attempts=1)).get("/health")
+    assert result.status == 200
+    assert caught.value.result is not None and caught.value.result.attempts[0].error == "TLS error"
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.result.attempts[0].detail
