@@ -169,7 +169,7 @@ def test_health_core_imports_when_pytest_is_unavailable() -> None:
     import subprocess
     import sys
 
-    modules = ["probes", "results", "jsonpath", "tls", "headers", "config", "declarative"]
+    modules = ["probes", "retry", "results", "jsonpath", "tls", "headers", "config", "declarative", "cli"]
     code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(
         f"import pytest_prodgate.health.{m}" for m in modules
     )
