@@ -22,6 +22,7 @@ __all__ = ["BODY_LIMIT", "Attempt", "Expectation", "ProbeFailed", "ProbeResult",
 BODY_LIMIT = 500
 HISTORY_HEAD = 5
 HISTORY_TAIL = 10
+REPORT_HEAD, REPORT_TAIL = 20, 80
 
 
 class ProbeFailed(GateFailed):
@@ -235,8 +236,16 @@ class ProbeResult:
             "status": self.status,
             "stop_reason": self.stop_reason,
             "total_time": round(self.total_time, 6),
-            "attempts": [a.to_dict() for a in self.attempts],
+            "attempt_count": len(self.attempts),
+            # A long wait keeps its first and last attempts only, so reports stay small.
+            "attempts": [a.to_dict() for a in _ends(self.attempts, REPORT_HEAD, REPORT_TAIL)],
         }
+
+
+def _ends(attempts: Sequence[Attempt], head: int, tail: int) -> list[Attempt]:
+    if len(attempts) <= head + tail:
+        return list(attempts)
+    return [*attempts[:head], *attempts[-tail:]]
 
 
 def _unique(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
