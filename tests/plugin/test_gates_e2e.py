@@ -51,3 +51,10 @@ def test_matching_gate_fails_with_the_measured_figure_when_a_fault_is_on(
     assert done.returncode == 1, done.stdout + done.stderr
     for piece in expected:
         assert piece in done.stdout, done.stdout
+
+
+def test_workers_share_one_demo_service_when_run_with_xdist() -> None:
+    done = run_gates("-n", "2", "-m", "performance or health")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(embedded demo service, pid " in done.stdout
+    assert re.search(r"^performance +test_catalogue_responds_quickly +PASS +p95 ", done.stdout, re.M), done.stdout
