@@ -99,7 +99,7 @@ class RuleResult:
             "figures": dict(self.figures),
             "verdict": self.verdict.value,
             "thresholds": [r.to_dict() for r in self.results],
-            "sample_columns": list(self.sample_columns),
+            "sample_columns": [str.__str__(name) for name in self.sample_columns],
             "sample": [[_json_cell(v) for v in row] for row in self.sample],
             "sql": self.sql,
             "duration": self.duration,
@@ -107,8 +107,12 @@ class RuleResult:
 
 
 def _json_cell(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """A sample value as plain JSON-able Python (exact types: reports travel through pytest-xdist)."""
+    if value is None or type(value) in (bool, int, float, str):
         return value
+    for plain in (bool, int, float, str):  # subclasses (a dialect's quoted_name, numpy-like ints)
+        if isinstance(value, plain):
+            return plain(value) if plain is not str else str.__str__(value)
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):

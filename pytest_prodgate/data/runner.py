@@ -132,7 +132,8 @@ class DataChecker:
             sql = render_sql(finder, conn.dialect)
             if plan.violating is not None and self.sample_size and figures.get("violations", 0) > 0:
                 fetched = self._execute(conn, rule, plan.violating.limit(self.sample_size))
-                columns = list(fetched.keys())
+                # Plain str, not the dialect's quoted_name: results travel through pytest-xdist (execnet).
+                columns = [str.__str__(name) for name in fetched.keys()]
                 sample = [tuple(row) for row in fetched.fetchmany(self.sample_size)]
         result = RuleResult(
             rule=rule,

@@ -118,3 +118,15 @@ def test_shown_sql_runs_as_printed_when_the_rule_uses_percent_signs(shop: tuple[
         # exec_driver_sql passes no parameters, so the driver wants '%' doubled, exactly as a shell would not
         sql = result.sql.replace("%", "%%") if engine.dialect.paramstyle in ("format", "pyformat") else result.sql
         assert [row[0] for row in conn.exec_driver_sql(sql)] == [9]
+
+
+def test_result_survives_pytest_xdist_transport_when_samples_hold_database_types(
+    shop: tuple[sa.Engine, DataChecker],
+) -> None:
+    from execnet.gateway_base import dumps, loads
+
+    engine, checker = shop
+    data_shop.spoil(engine)
+    for rule in RULES:
+        record = checker.run(rule).to_dict()
+        assert loads(dumps(record)) == record, rule.id

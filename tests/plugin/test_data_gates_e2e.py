@@ -11,17 +11,32 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pytest_prodgate.demo import BAD_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_data_gates(faults: str = "") -> subprocess.CompletedProcess[str]:
+def run_data_gates(faults: str = "", *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODGATE_", "PYTEST_"))}
     if faults:
         env["PRODGATE_DEMO_FAULTS"] = faults
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "gates", "-m", "data", "-p", "no:cacheprovider", "-p", "no:randomly", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "gates",
+            "-m",
+            "data",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-q",
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -37,8 +52,9 @@ def test_data_gates_pass_when_the_demo_data_is_healthy() -> None:
     assert "data  no_future(orders.created_at)           PASS  violations 0" in done.stdout
 
 
-def test_each_data_gate_fails_with_the_exact_count_and_sample_keys_when_bad_data_is_on() -> None:
-    done = run_data_gates("bad-data")
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_each_data_gate_fails_with_the_exact_count_and_sample_keys_when_bad_data_is_on(workers: list[str]) -> None:
+    done = run_data_gates("bad-data", *workers)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "prodgate gates: 8 fail" in out
