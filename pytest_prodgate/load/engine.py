@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, TextIO
@@ -45,8 +45,15 @@ class Entry:
 class LoadRun:
     """The state of one run in one process."""
 
-    def __init__(self, plan: LoadPlan, *, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        plan: LoadPlan,
+        *,
+        stream: TextIO | None = None,
+        on_interval: Callable[[LoadRun, IntervalPoint], None] | None = None,
+    ) -> None:
         self.plan = plan
+        self.on_interval = on_interval
         self.target = Target.parse(plan.url, plan.verify)
         self.stats: dict[str, ScenarioStats] = {s.label: ScenarioStats(s.label) for s in plan.scenarios}
         self.table = self._build_table()
@@ -246,6 +253,8 @@ class LoadRun:
             if point.histogram.get_total_count():
                 last.histogram.add(point.histogram)
         self.progress.update(self, point)
+        if self.on_interval is not None:
+            self.on_interval(self, point)
 
     def scenario_results(self) -> dict[str, ScenarioResult]:
         out = {}

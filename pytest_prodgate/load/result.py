@@ -214,14 +214,24 @@ class LoadResult:
         return {k: _none_if_nan(v) for k, v in latency_figures(self.overall.histogram).items()}
 
     def summary_rows(self) -> list[tuple[str, str]]:
-        """(figure, value) rows for a table, in display units."""
-        from pytest_prodgate.thresholds import figure_kind, format_value
+        """(figure, value) rows for a table in display units; per-scenario rows only with several scenarios."""
+        from pytest_prodgate.thresholds import Kind, figure_kind, format_value
 
         rows = []
+        several = len(self.scenarios) > 1
         for key, value in self.figures.items():
-            if key.startswith("status_") or ".status_" in key or (key.split(".")[-1].startswith("errors_") and not value):
+            tail = key.split(".", 1)[1] if "." in key and not key.startswith("p99.") else key
+            if "." in key and not key.startswith("p99.") and not several:
                 continue
-            rows.append((key, format_value(value, kind=figure_kind(key))))
+            if tail.startswith("status_") or (tail.startswith("errors_") and not value):
+                continue
+            if math.isnan(value):
+                shown = "-"
+            elif tail == "generator_cpu" or figure_kind(key) is Kind.FRACTION:
+                shown = format_value(value, "%")
+            else:
+                shown = format_value(value, kind=figure_kind(key))
+            rows.append((key, shown))
         return rows
 
     def to_dict(self, *, with_histograms: bool = True, with_series_histograms: bool = False) -> dict[str, Any]:
