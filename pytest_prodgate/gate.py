@@ -112,7 +112,10 @@ def _short(result: ThresholdResult) -> str:
     label = f"{t.scope}: {t.figure}" if t.scope else t.figure
     if result.measured is None:
         return f"{label} not recorded"
-    return f"{label} {format_value(result.measured, t.unit, t.kind)} {t.wanted()}"
+    measured = format_value(result.measured, t.unit, t.kind)
+    if result.passed:
+        return f"{label} {measured} {t.wanted()}"
+    return f"{label} {measured}, wanted {t.wanted()}"
 
 
 def overall_verdict(results: Iterable[ThresholdResult]) -> Verdict:
@@ -128,8 +131,7 @@ def overall_verdict(results: Iterable[ThresholdResult]) -> Verdict:
 def format_results(results: Sequence[ThresholdResult]) -> str:
     """A failure message: one line per missed threshold, then the table of every threshold judged."""
     missed = [r for r in results if not r.passed]
-    lines = [f"{len(missed)} of {len(results)} threshold{'s' if len(results) != 1 else ''} not met:"]
-    lines += [f"  - {r.message}" for r in missed]
+    lines = ["; ".join(r.message for r in missed) or "all thresholds met"]
     rows = [("figure", "measured", "wanted", "verdict")]
     for r in results:
         t = r.threshold

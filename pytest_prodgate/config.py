@@ -1,0 +1,294 @@
+"""``[tool.prodgate]`` configuration: load, validate against a schema, pick an environment, merge.
+
+The base table holds defaults; ``[tool.prodgate.environments.NAME]`` tables override it key by key
+(tables merge, lists and scalars replace). Every mistake is a ``ConfigError`` naming the file, the
+key and what would be right; the pytest plugin shows it as a one-line usage error (exit code 4).
+
+Each capability declares the schema of its own section as ``SCHEMA`` in its package
+(``pytest_prodgate/load/config.py`` for ``[tool.prodgate.performance]``...), in the small
+vocabulary below: a Python type, ``DURATION``, ``THRESHOLDS``, ``ListOf``, ``TableOf``, ``OneOf``,
+``ANY``, or a dict for a table with fixed keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_prodgate.errors import ConfigError, ThresholdError
+from pytest_prodgate.thresholds import parse_duration, parse_threshold
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "ANY",
+    "DURATION",
+    "THRESHOLDS",
+    "ListOf",
+    "OneOf",
+    "ProdgateConfig",
+    "TableOf",
+    "load_config",
+    "validate",
+]
+
+
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ANY = _Sentinel("any value")
+DURATION = _Sentinel("a duration such as 500ms or 2s")
+THRESHOLDS = _Sentinel("a list of thresholds such as ['p95 < 500ms']")
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Any
+
+    def __repr__(self) -> str:
+        return f"a list of {_describe(self.item)}"
+
+
+@dataclass(frozen=True)
+class TableOf:
+    """A table whose keys are free (names chosen by the user) and whose values follow ``value``."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return f"a table of {_describe(self.value)}"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple[str, ...]
+
+    def __init__(self, *choices: str) -> None:
+        object.__setattr__(self, "choices", tuple(choices))
+
+    def __repr__(self) -> str:
+        return "one of " + ", ".join(repr(c) for c in self.choices)
+
+
+# Sections owned by each capability: section name -> module that defines ``SCHEMA``.
+SECTION_MODULES: dict[str, str] = {
+    "performance": "pytest_prodgate.load.config",
+    "health": "pytest_prodgate.health.config",
+    "readiness": "pytest_prodgate.readiness.config",
+    "data": "pytest_prodgate.data.config",
+    "deploy": "pytest_prodgate.deploy.config",
+    "report": "pytest_prodgate.report.config",
+}
+
+# Keys of the base table (and of each environment table).
+BASE_SCHEMA: dict[str, Any] = {
+    "environment": str,
+    "base_url": str,
+    "database_url": str,
+    "demo": bool,
+    "secrets": ListOf(str),
+    "timeout": DURATION,
+}
+
+
+def _describe(spec: Any) -> str:
+    if isinstance(spec, type):
+        return {str: "strings", int: "integers", float: "numbers", bool: "booleans"}.get(spec, spec.__name__)
+    if isinstance(spec, dict):
+        return "tables"
+    return repr(spec)
+
+
+def _type_name(spec: Any) -> str:
+    if isinstance(spec, type):
+        return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(spec, spec.__name__)
+    if isinstance(spec, dict):
+        return "a table"
+    return repr(spec)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# Every family section accepts these; a capability's ``SCHEMA`` adds its own keys.
+FAMILY_SCHEMA: dict[str, Any] = {"thresholds": THRESHOLDS}
+
+
+def section_schemas() -> dict[str, Any]:
+    """The schema of every section whose capability is installed."""
+    schemas: dict[str, Any] = {family: dict(FAMILY_SCHEMA) for family in ("readiness", "data", "performance", "health")}
+    for section, module_name in SECTION_MODULES.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        schemas[section] = {**schemas.get(section, {}), **module.SCHEMA}
+    return schemas
+
+
+def full_schema(*, with_environments: bool = True) -> dict[str, Any]:
+    schema: dict[str, Any] = dict(BASE_SCHEMA)
+    schema.update(section_schemas())
+    if with_environments:
+        schema["environments"] = TableOf(full_schema(with_environments=False))
+    return schema
+
+
+def validate(value: Any, spec: Any, where: str) -> None:
+    """Check ``value`` against ``spec``; ``where`` names it (``[tool.prodgate.performance] users``)."""
+    if spec is ANY:
+        return
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table, got {_show(value)}")
+        for key, item in value.items():
+            if key not in spec:
+                hint = difflib.get_close_matches(key, list(spec), n=1)
+                known = f"did you mean {hint[0]!r}?" if hint else "known keys: " + ", ".join(sorted(spec))
+                raise ConfigError(f"{where}: unknown key {key!r} ({known})")
+            validate(item, spec[key], _join(where, key))
+        return
+    if isinstance(spec, TableOf):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table, got {_show(value)}")
+        for key, item in value.items():
+            validate(item, spec.value, _join(where, key))
+        return
+    if isinstance(spec, ListOf):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be {spec!r}, got {_show(value)}")
+        for index, item in enumerate(value):
+            validate(item, spec.item, f"{where}[{index}]")
+        return
+    if isinstance(spec, OneOf):
+        if value not in spec.choices:
+            raise ConfigError(f"{where} must be {spec!r}, got {_show(value)}")
+        return
+    if spec is DURATION:
+        try:
+            parse_duration(value)
+        except ThresholdError:
+            raise ConfigError(f"{where}: {_show(value)} is not a duration. Expected e.g. 500ms or 2s") from None
+        return
+    if spec is THRESHOLDS:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ConfigError(f"{where} must be {spec!r}, got {_show(value)}")
+        for index, item in enumerate(items):
+            parse_threshold(item, where=f"{where}[{index}]")
+        return
+    if spec is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif spec is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(spec, tuple):
+        ok = isinstance(value, spec)
+    else:
+        ok = isinstance(value, spec)
+    if not ok:
+        raise ConfigError(f"{where} must be {_type_name(spec)}, got {_show(value)}")
+
+
+def _join(where: str, key: str) -> str:
+    if where.endswith("]") and where.startswith("[") and " " not in where:
+        return f"{where[:-1]}.{key}]" if isinstance(key, str) and key.isidentifier() else f"{where} {key!r}"
+    return f"{where} {key}"
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; everything else in ``override`` replaces what ``base`` had."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+@dataclass(frozen=True)
+class ProdgateConfig:
+    """The validated configuration, merged for the chosen environment."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+    environment: str | None = None
+    path: Path | None = None
+    environments: tuple[str, ...] = ()
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.settings.get(name, {})
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+def read_table(path: Path) -> dict[str, Any]:
+    """The ``[tool.prodgate]`` table of a pyproject.toml, or an empty dict."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", where=str(path)) from None
+    table = data.get("tool", {}).get("prodgate", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.prodgate] must be a table", where=str(path))
+    return table
+
+
+def load_config(
+    path: Path | None,
+    environment: str | None = None,
+    *,
+    table: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ProdgateConfig:
+    """Load, validate and merge ``[tool.prodgate]`` for ``environment``.
+
+    The environment is, in order: the argument, ``PRODGATE_ENV``, the table's ``environment`` key.
+    """
+    env = os.environ if env is None else env
+    raw = dict(table) if table is not None else (read_table(path) if path else {})
+    where = str(path) if path else "[tool.prodgate]"
+    try:
+        validate(raw, full_schema(), "[tool.prodgate]")
+    except ConfigError as exc:
+        raise exc.located(where) if path else exc from None
+    environments = raw.pop("environments", {}) or {}
+    chosen = environment or env.get("PRODGATE_ENV") or raw.get("environment") or None
+    settings = raw
+    if chosen:
+        if chosen not in environments:
+            known = ", ".join(sorted(environments)) or "none are defined"
+            raise ConfigError(
+                f"unknown environment {chosen!r} (known: {known}); define [tool.prodgate.environments.{chosen}]",
+                where=where,
+            )
+        settings = deep_merge(raw, environments[chosen])
+    return ProdgateConfig(
+        settings=settings,
+        environment=chosen,
+        path=path,
+        environments=tuple(sorted(environments)),
+    )

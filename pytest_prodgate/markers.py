@@ -1,0 +1,84 @@
+"""Family markers turned into frozen ``GateSpec``s at collection time (the pytest glue).
+
+``@pytest.mark.performance(thresholds=["p95 < 500ms"], severity="warning")`` becomes
+``GateSpec(family="performance", thresholds=(...), severity=WARNING)`` in ``item.stash``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from pytest_prodgate.config import ProdgateConfig
+from pytest_prodgate.errors import ConfigError, ThresholdError
+from pytest_prodgate.gate import FAMILIES, Severity
+from pytest_prodgate.thresholds import Threshold, parse_thresholds
+
+MARKER_HELP = {
+    "readiness": "Gate that decides whether a release may go out (environment, settings, migrations, dependencies)",
+    "data": "Gate that checks the data is sound (integrity, consistency, calculation accuracy)",
+    "performance": "Gate judged by load and latency figures (percentiles, error rate, throughput, memory)",
+    "health": "Gate that probes a running target (endpoints, TLS certificate, security headers)",
+}
+MARKER_ARGS = ("thresholds", "severity")
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """What a family marker declares about one gate."""
+
+    family: str
+    severity: Severity = Severity.BLOCKING
+    thresholds: tuple[Threshold, ...] = ()
+    explicit_thresholds: bool = False
+
+
+spec_key = pytest.StashKey[GateSpec]()
+
+
+def register_markers(config: pytest.Config) -> None:
+    for family in FAMILIES:
+        config.addinivalue_line(
+            "markers",
+            f"{family}(thresholds=[...], severity='blocking'|'warning'): {MARKER_HELP[family]}",
+        )
+
+
+def marker_place(item: pytest.Item, family: str) -> str:
+    path, line, _ = item.reportinfo()
+    where = f"{path}:{line + 1}" if line is not None else str(path)
+    return f"@pytest.mark.{family} on {item.nodeid} ({where})"
+
+
+def gate_spec(item: pytest.Item, settings: ProdgateConfig) -> GateSpec | None:
+    """Read the closest family marker of ``item``; ``None`` when it is not a gate."""
+    marker = None
+    for candidate in item.iter_markers():
+        if candidate.name in FAMILIES:
+            marker = candidate
+            break
+    if marker is None:
+        return None
+    family = marker.name
+    place = marker_place(item, family)
+    if marker.args:
+        raise ConfigError(f"{place}: takes keyword arguments only (thresholds=[...], severity=...)")
+    unknown = sorted(set(marker.kwargs) - set(MARKER_ARGS))
+    if unknown:
+        raise ConfigError(f"{place}: unknown argument {unknown[0]!r}; expected one of {', '.join(MARKER_ARGS)}")
+    severity_text = marker.kwargs.get("severity", "blocking")
+    try:
+        severity = Severity(severity_text)
+    except ValueError:
+        raise ConfigError(f"{place}: severity {severity_text!r} is not 'blocking' or 'warning'") from None
+    explicit = "thresholds" in marker.kwargs
+    if explicit:
+        try:
+            thresholds = parse_thresholds(marker.kwargs["thresholds"], where=place)
+        except ThresholdError:
+            raise
+    else:
+        section = settings.section(family)
+        thresholds = parse_thresholds(section.get("thresholds", []), where=f"[tool.prodgate.{family}] thresholds")
+    return GateSpec(family=family, severity=severity, thresholds=thresholds, explicit_thresholds=explicit)

@@ -1,0 +1,90 @@
+"""Masking of secret values before anything reaches a terminal, a log or a report.
+
+What counts as secret: values of environment variables whose names contain KEY, TOKEN, SECRET,
+PASSWORD, PASSWD, CREDENTIAL, DSN (or that the configuration's ``secrets`` list names), passwords
+inside URLs (``postgresql://user:pw@host/db``), and Authorization, Cookie and Set-Cookie headers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["MASK", "Redactor", "is_secret_name", "mask_headers", "mask_url", "redactor"]
+
+MASK = "********"
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN|PRIVATE|COOKIE|AUTH", re.IGNORECASE)
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "x-csrftoken"}
+)
+# scheme://user:password@host -> scheme://user:********@host
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
+# Shortest value worth replacing by text search: shorter ones would mask ordinary words.
+_MIN_SECRET_LENGTH = 4
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable, setting or header named ``name`` holds a secret."""
+    return bool(SECRET_NAME.search(name)) or name.lower() in SECRET_HEADERS
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL or DSN: ``postgresql://app:********@db/prod``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", url)
+
+
+def mask_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A copy of ``headers`` with Authorization, Cookie, Set-Cookie (and other secret ones) masked."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {name: (MASK if is_secret_name(name) else value) for name, value in items}
+
+
+class Redactor:
+    """Replaces every known secret value in text (and in nested JSON-like data) by ``MASK``."""
+
+    def __init__(self, values: Iterable[str] = (), *, names: Iterable[str] = (), env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        wanted = set(names)
+        found = {v for v in values if v}
+        for name, value in env.items():
+            if not value:
+                continue
+            if name in wanted or is_secret_name(name):
+                found.add(value)
+            # A password inside any URL-valued variable (DATABASE_URL...) is a secret too.
+            for match in _URL_PASSWORD.finditer(value):
+                found.add(match["pw"])
+        # Longest first, so a secret that contains another is masked whole.
+        self.values = sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
+
+    def add(self, *values: str) -> None:
+        self.values = sorted({*self.values, *(v for v in values if v and len(v) >= _MIN_SECRET_LENGTH)}, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        text = mask_url(text)
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    def data(self, value: Any) -> Any:
+        """Mask strings anywhere inside dicts, lists and tuples (keys named like secrets too)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {
+                k: (MASK if isinstance(k, str) and is_secret_name(k) and isinstance(v, str) and v else self.data(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.data(v) for v in value)
+        return value
+
+    __call__ = text
+
+
+def redactor(secret_names: Iterable[str] = ()) -> Redactor:
+    """A redactor over the current environment plus the configuration's ``secrets`` names."""
+    return Redactor(names=secret_names)
