@@ -188,3 +188,11 @@ def uvicorn_server(app: Any = fixed_delay_app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def tls_server_context(ca: Any) -> ssl.SSLContext:
+    """A server-side TLS context with a trustme certificate for 127.0.0.1."""
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    return context

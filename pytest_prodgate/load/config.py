@@ -4,8 +4,12 @@
 [tool.prodgate.performance]
 users = 20
 duration = "10s"
+stages = [{duration = "5s", target = 50}, {duration = "10s", target = 200}]
 thresholds = ["p95 < 500ms", "error_rate < 1%"]
 ```
+
+``SCHEMA`` uses the vocabulary of ``pytest_prodgate.config`` (``thresholds`` comes with every
+family section). ``plan_settings`` turns a validated section into ``make_plan`` keywords.
 """
 
 from __future__ import annotations
@@ -13,74 +17,51 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_prodgate.config import ANY, DURATION, ListOf, TableOf
 from pytest_prodgate.errors import ConfigError
 
 __all__ = ["SCHEMA", "SECTION", "plan_settings"]
 
 SECTION = "performance"
 
-# key -> accepted Python type(s) after TOML parsing
-SCHEMA: dict[str, type | tuple[type, ...]] = {
+SCHEMA: dict[str, Any] = {
     "users": int,
-    "duration": (str, int, float),
+    "duration": DURATION,
     "iterations": int,
-    "ramp_up": (str, int, float),
-    "think_time": (str, int, float, list),
-    "rate": (int, float),
-    "stages": list,
+    "ramp_up": DURATION,
+    "think_time": DURATION,
+    "rate": float,
+    "stages": ListOf({"duration": DURATION, "target": float}),
     "max_connections": int,
-    "slack": (str, int, float),
-    "timeout": (str, int, float),
-    "connect_timeout": (str, int, float),
-    "read_timeout": (str, int, float),
-    "deadline": (str, int, float),
-    "verify": (bool, str),
-    "headers": dict,
-    "workers": (int, str),
+    "slack": DURATION,
+    "timeout": DURATION,
+    "connect_timeout": DURATION,
+    "read_timeout": DURATION,
+    "deadline": DURATION,
+    "verify": ANY,  # true, false or the path of a CA bundle
+    "headers": TableOf(str),
+    "workers": ANY,  # a number or "auto"
     "smoke": bool,
     "abort_on_fail": bool,
     "min_samples": int,
-    "thresholds": list,
 }
 
-# keys the engine takes as they are (thresholds are judged by the gate, see the fixture)
-PLAN_KEYS = set(SCHEMA) - {"thresholds"}
+WHERE = "[tool.prodgate.performance]"
 
 
-def _type_names(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list", dict: "a table"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def validate_section(section: Mapping[str, Any], where: str = "[tool.prodgate.performance]") -> dict[str, Any]:
-    """Check keys and types; a mistake is a ``ConfigError`` naming the key."""
+def plan_settings(section: Mapping[str, Any], where: str = WHERE) -> dict[str, Any]:
+    """The section's keys as ``make_plan`` keywords (``thresholds`` is left to the gate)."""
     out: dict[str, Any] = {}
     for key, value in section.items():
+        if key == "thresholds":
+            continue
         if key not in SCHEMA:
-            known = ", ".join(sorted(SCHEMA))
-            raise ConfigError(f"unknown key {key!r}. Known keys: {known}", where=where)
-        kind = SCHEMA[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            raise ConfigError(f"{key} must be {_type_names(kind)}, got {value!r}", where=f"{where} {key}")
-        if not isinstance(value, kinds):
-            raise ConfigError(f"{key} must be {_type_names(kind)}, got {value!r}", where=f"{where} {key}")
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        if key == "verify" and not isinstance(value, (bool, str)):
+            raise ConfigError(f"{where} verify must be true, false or a CA bundle path, got {value!r}")
+        if key == "workers" and value != "auto" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"{where} workers must be a number or 'auto', got {value!r}")
+        if key == "stages":
+            value = [(stage["duration"], stage["target"]) for stage in value]
         out[key] = value
-    if "stages" in out:
-        stages = []
-        for stage in out["stages"]:
-            if isinstance(stage, Mapping) and set(stage) == {"duration", "target"}:
-                stages.append((stage["duration"], stage["target"]))
-            elif isinstance(stage, (list, tuple)) and len(stage) == 2:
-                stages.append((stage[0], stage[1]))
-            else:
-                raise ConfigError(f"each stage must be {{duration = \"30s\", target = 100}}, got {stage!r}", where=f"{where} stages")
-        out["stages"] = stages
     return out
-
-
-def plan_settings(section: Mapping[str, Any], where: str = "[tool.prodgate.performance]") -> dict[str, Any]:
-    """The section's keys that are ``make_plan`` keywords, validated."""
-    checked = validate_section(section, where)
-    return {k: v for k, v in checked.items() if k in PLAN_KEYS}
