@@ -17,7 +17,16 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved", 404: "Not Found", 418: "I'm a teapot", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    301: "Moved",
+    404: "Not Found",
+    418: "I'm a teapot",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def free_port() -> int:
@@ -35,7 +44,9 @@ class MisbehavingServer:
     ``/cookie`` sets ``session=abc``; ``/whoami`` echoes the Cookie header; ``/echo`` echoes the body.
     """
 
-    def __init__(self, tls: ssl.SSLContext | None = None, stall: float = 1.0, period: float = 5.0, stall_offset: float = 2.0) -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, stall: float = 1.0, period: float = 5.0, stall_offset: float = 2.0
+    ) -> None:
         self.tls = tls
         self.stall, self.period, self.stall_offset = stall, period, stall_offset
         self.port = free_port()
@@ -81,7 +92,9 @@ class MisbehavingServer:
             return self.stall_offset + self.stall - position
         return 0.0
 
-    async def respond(self, writer: asyncio.StreamWriter, method: str, target: str, headers: dict[str, str], body: bytes) -> bool:
+    async def respond(
+        self, writer: asyncio.StreamWriter, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> bool:
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query)
         status, extra, payload = 200, [], b"hello"
@@ -116,7 +129,9 @@ class MisbehavingServer:
             payload = json.dumps({"cookie": headers.get("cookie")}).encode()
             extra.append(("Content-Type", "application/json"))
         elif path == "/echo":
-            payload = json.dumps({"method": method, "body": body.decode(), "type": headers.get("content-type")}).encode()
+            payload = json.dumps(
+                {"method": method, "body": body.decode(), "type": headers.get("content-type")}
+            ).encode()
             extra.append(("Content-Type", "application/json"))
         elif path == "/secret":
             status = 500

@@ -25,27 +25,42 @@ __all__ = ["load_scenario_file", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("load", help="Run a load test against a URL and judge it by thresholds", description=__doc__)
+    parser = subparsers.add_parser(
+        "load", help="Run a load test against a URL and judge it by thresholds", description=__doc__
+    )
     parser.add_argument("url", help="Target URL; the default scenario is a GET of it")
     model = parser.add_argument_group("workload")
     model.add_argument("--users", "-u", type=int, help="Virtual users of the closed model (default 10)")
-    model.add_argument("--rate", "-r", type=float, help="Arrivals per second (open model; latency from the scheduled time)")
+    model.add_argument(
+        "--rate", "-r", type=float, help="Arrivals per second (open model; latency from the scheduled time)"
+    )
     model.add_argument("--duration", "-d", help="How long to run, e.g. 10s or 2m (default 10s)")
     model.add_argument("--iterations", "-n", type=int, help="Stop after this many requests or flows in all")
     model.add_argument("--ramp-up", default="0s", help="Start the users evenly over this time")
     model.add_argument("--think-time", default="0s", help="Pause between a user's requests")
     model.add_argument("--max-connections", type=int, default=1000, help="Open model: most connections to open")
     model.add_argument("--workers", "-w", default="1", help="Processes to run the load in, a number or auto")
-    model.add_argument("--scenario", "-s", action="append", default=[], metavar="PATH", help="Scenario file (.py or .json); repeatable")
+    model.add_argument(
+        "--scenario", "-s", action="append", default=[], metavar="PATH", help="Scenario file (.py or .json); repeatable"
+    )
     target = parser.add_argument_group("target")
-    target.add_argument("--header", "-H", action="append", default=[], metavar="'NAME: VALUE'", help="Extra request header; repeatable")
+    target.add_argument(
+        "--header", "-H", action="append", default=[], metavar="'NAME: VALUE'", help="Extra request header; repeatable"
+    )
     target.add_argument("--timeout", default="10s", help="Read timeout per request")
     target.add_argument("--connect-timeout", default="5s", help="Connect timeout")
     target.add_argument("--insecure", "-k", action="store_true", help="Do not verify the TLS certificate")
     target.add_argument("--ca-bundle", metavar="PATH", help="Verify TLS against this CA bundle")
     target.add_argument("--no-smoke", action="store_true", help="Skip the smoke request of each scenario")
     judge = parser.add_argument_group("judging")
-    judge.add_argument("--threshold", "-t", action="append", default=[], metavar="EXPR", help="Threshold such as 'p95 < 500ms'; repeatable")
+    judge.add_argument(
+        "--threshold",
+        "-t",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="Threshold such as 'p95 < 500ms'; repeatable",
+    )
     judge.add_argument("--abort-on-fail", action="store_true", help="Stop as soon as a threshold can no longer pass")
     judge.add_argument("--json", metavar="PATH", help="Write the result as JSON")
     judge.add_argument("--quiet", "-q", action="store_true", help="No progress line")
@@ -65,7 +80,11 @@ def load_scenario_file(path: str) -> list[Scenario]:
         if not isinstance(items, list):
             raise ConfigError(f"scenario file {path!r} must hold a list of request templates", where="--scenario")
         try:
-            return [Template(**{k: (tuple(v) if k == "expect" and isinstance(v, list) else v) for k, v in item.items()}) for item in items]
+            fields: list[dict[str, Any]] = [
+                {k: (tuple(v) if k == "expect" and isinstance(v, list) else v) for k, v in item.items()}
+                for item in items
+            ]
+            return [Template(**spec) for spec in fields]
         except TypeError as exc:
             raise ConfigError(f"scenario file {path!r}: {exc}", where="--scenario") from None
     digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:12]
@@ -79,12 +98,18 @@ def load_scenario_file(path: str) -> list[Scenario]:
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error in the user's file becomes one line
             del sys.modules[name]
-            raise ConfigError(f"scenario file {path!r} failed to import: {type(exc).__name__}: {exc}", where="--scenario") from None
+            raise ConfigError(
+                f"scenario file {path!r} failed to import: {type(exc).__name__}: {exc}", where="--scenario"
+            ) from None
     found = getattr(module, "scenarios", None)
     if found is None:
-        found = [Flow(obj) for key, obj in vars(module).items() if not key.startswith("_") and inspect.iscoroutinefunction(obj) and obj.__module__ == name]
+        found = [
+            Flow(obj)
+            for key, obj in vars(module).items()
+            if not key.startswith("_") and inspect.iscoroutinefunction(obj) and obj.__module__ == name
+        ]
     if callable(found):
         found = found()
     result = normalise(found)
@@ -106,7 +131,10 @@ def _headers(values: list[str]) -> dict[str, str]:
 def print_table(result: LoadResult, out: Any) -> None:
     rows = result.summary_rows()
     width = max((len(k) for k, _ in rows), default=10)
-    print(f"target {result.target}  model {result.model}  workers {result.workers}  duration {result.duration:.2f}s", file=out)
+    print(
+        f"target {result.target}  model {result.model}  workers {result.workers}  duration {result.duration:.2f}s",
+        file=out,
+    )
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}", file=out)
     if result.aborted:
@@ -155,7 +183,10 @@ def run(args: argparse.Namespace) -> int:
     print_table(result, sys.stdout)
     judged = result.evaluate(*plan.thresholds)
     if judged:
-        print(format_results(judged).split("\n", 1)[1] if all(r.passed for r in judged) else format_results(judged), file=sys.stdout)
+        print(
+            format_results(judged).split("\n", 1)[1] if all(r.passed for r in judged) else format_results(judged),
+            file=sys.stdout,
+        )
     if args.json:
         data = result.to_dict()
         data["thresholds"] = [r.to_dict() for r in judged]

@@ -25,7 +25,7 @@ import httptools
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.load.recorder import ScenarioStats
 
-__all__ = ["Connection", "ConnectFailed", "FlowConnection", "RequestFailed", "Response", "Target", "open_connection"]
+__all__ = ["ConnectFailed", "Connection", "FlowConnection", "RequestFailed", "Response", "Target", "open_connection"]
 
 BUFFER_SIZE = 64 * 1024
 
@@ -155,7 +155,9 @@ class Connection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.in_flight:
-            self.fail_in_flight("reset", describe_os_error(exc) if exc else "connection closed by the server before the response ended")
+            self.fail_in_flight(
+                "reset", describe_os_error(exc) if exc else "connection closed by the server before the response ended"
+            )
         self.owner.on_lost(self)
 
     # httptools callbacks -------------------------------------------------------------------

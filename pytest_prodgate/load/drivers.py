@@ -104,7 +104,7 @@ async def run_flow_entry(run: LoadRun, user: VirtualUser, entry: Entry) -> None:
         pass
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # a bug in the flow: counted, shown in the result, the run goes on
+    except Exception as exc:  # noqa: BLE001 - a bug in the flow: counted, shown in the result, the run goes on
         entry.stats.error("flow", f"{entry.stats.name}: {type(exc).__name__}: {exc}")
 
 

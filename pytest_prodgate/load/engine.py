@@ -27,7 +27,7 @@ from pytest_prodgate.load.scenarios import Flow, FlowFunction, Template, ok_tabl
 from pytest_prodgate.load.smoke import SmokeFailed, smoke_test
 from pytest_prodgate.load.users import VirtualUser
 
-__all__ = ["LoadRun", "arun_load", "run_load", "run_plan", "arun_plan"]
+__all__ = ["LoadRun", "arun_load", "arun_plan", "run_load", "run_plan"]
 
 WATCHDOG_PERIOD = 0.1
 
@@ -75,7 +75,9 @@ class LoadRun:
         oks: list[bytes] = []
         for s in plan.scenarios:
             if isinstance(s, Template):
-                variants.append(s.variants(self.target.base_path, self.target.host_header, plan.headers, self.target.base_query))
+                variants.append(
+                    s.variants(self.target.base_path, self.target.host_header, plan.headers, self.target.base_query)
+                )
                 oks.append(ok_table(s.expect))
             else:
                 variants.append([b""])
@@ -114,7 +116,13 @@ class LoadRun:
 
     def new_user(self, index: int) -> VirtualUser:
         plan = self.plan
-        return VirtualUser(index, self.target, headers=plan.headers, connect_timeout=plan.connect_timeout, read_timeout=plan.read_timeout)
+        return VirtualUser(
+            index,
+            self.target,
+            headers=plan.headers,
+            connect_timeout=plan.connect_timeout,
+            read_timeout=plan.read_timeout,
+        )
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -181,7 +189,7 @@ class LoadRun:
         kind = FlowUser if plan.has_flows else ClosedUser
         for index in range(plan.users):
             delay = plan.ramp_up * index / plan.users if plan.ramp_up else 0.0
-            users.append(self.spawn(kind(self, index).main(delay)))  # type: ignore[arg-type]
+            users.append(self.spawn(kind(self, index).main(delay)))
         return users
 
     async def _wait_until_done(self, model: OpenModel | list[asyncio.Task[None]], deadline_at: float) -> None:
@@ -301,7 +309,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+    return uvloop.new_event_loop()
 
 
 async def arun_plan(plan: LoadPlan, *, stream: TextIO | None = None) -> LoadResult:

@@ -43,11 +43,20 @@ class LoadFixture:
         """The last run's result."""
         return self.results[-1] if self.results else None
 
-    def plan(self, scenarios: Any = None, *, url: str | None = None, thresholds: Sequence[str | Threshold] = (), **settings: Any) -> LoadPlan:
+    def plan(
+        self,
+        scenarios: Any = None,
+        *,
+        url: str | None = None,
+        thresholds: Sequence[str | Threshold] = (),
+        **settings: Any,
+    ) -> LoadPlan:
         """The plan ``run`` would execute: configuration defaults, then these keywords."""
         target = url or self.base_url
         if not target:
-            raise ConfigError("the load fixture has no target: pass --base-url, set base_url in [tool.prodgate] or use the demo")
+            raise ConfigError(
+                "the load fixture has no target: pass --base-url, set base_url in [tool.prodgate] or use the demo"
+            )
         merged = dict(self.defaults)
         merged.update(settings)
         if ("rate" in settings or "stages" in settings) and "users" not in settings:
@@ -59,13 +68,29 @@ class LoadFixture:
         watched = list(judged) + [t for t in self.gate.thresholds if t.expression not in {j.expression for j in judged}]
         return make_plan(target, scenarios, thresholds=watched, **merged)
 
-    def run(self, scenarios: Any = None, *, url: str | None = None, thresholds: Sequence[str | Threshold] = (), record_as: str | None = None, **settings: Any) -> LoadResult:
+    def run(
+        self,
+        scenarios: Any = None,
+        *,
+        url: str | None = None,
+        thresholds: Sequence[str | Threshold] = (),
+        record_as: str | None = None,
+        **settings: Any,
+    ) -> LoadResult:
         """Run the load (in a thread when called inside a running event loop) and record it."""
         __tracebackhide__ = True
         plan = self.plan(scenarios, url=url, thresholds=thresholds, **settings)
         return self._record(run_plan(plan), thresholds, record_as)
 
-    async def arun(self, scenarios: Any = None, *, url: str | None = None, thresholds: Sequence[str | Threshold] = (), record_as: str | None = None, **settings: Any) -> LoadResult:
+    async def arun(
+        self,
+        scenarios: Any = None,
+        *,
+        url: str | None = None,
+        thresholds: Sequence[str | Threshold] = (),
+        record_as: str | None = None,
+        **settings: Any,
+    ) -> LoadResult:
         """``run`` for async tests: the load runs on its own loop in a thread; this one stays free."""
         __tracebackhide__ = True
         plan = self.plan(scenarios, url=url, thresholds=thresholds, **settings)
@@ -84,7 +109,10 @@ class LoadFixture:
             "aborted": result.aborted,
             "failure": result.failure,
             "percentiles": result.percentiles(),
-            "scenarios": {name: {"requests": s.requests, "status": s.status, "errors": s.errors} for name, s in result.scenarios.items()},
+            "scenarios": {
+                name: {"requests": s.requests, "status": s.status, "errors": s.errors}
+                for name, s in result.scenarios.items()
+            },
             "series": result.series_dicts(),
         }
         self.gate.attach(f"load.{record_as}" if record_as else "load", details)

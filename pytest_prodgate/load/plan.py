@@ -171,7 +171,9 @@ def make_plan(
     else:
         one = _duration(think_time, "think_time")
         think = (one, one)
-    read = _duration(read_timeout if read_timeout is not None else (timeout if timeout is not None else 10.0), "read_timeout")
+    read = _duration(
+        read_timeout if read_timeout is not None else (timeout if timeout is not None else 10.0), "read_timeout"
+    )
     connect = _duration(connect_timeout, "connect_timeout")
     if read <= 0 or connect <= 0:
         raise ConfigError("timeouts must be positive", where="timeout")
@@ -262,5 +264,5 @@ def planned_arrivals(plan: LoadPlan) -> int:
     for length, r1 in stages:
         total += (r0 + r1) * length / 2
         r0 = r1
-    count = int(math.ceil(total - 1e-9))
+    count = math.ceil(total - 1e-9)
     return min(count, plan.iterations) if plan.iterations is not None else count

@@ -14,7 +14,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Progress", "progress_line"]
 
 
-def progress_line(elapsed: float, total: float | None, rps: float, p95: float | None, errors: int, requests: int) -> str:
+def progress_line(
+    elapsed: float, total: float | None, rps: float, p95: float | None, errors: int, requests: int
+) -> str:
     of = f"/{total:.0f}s" if total else "s"
     p95_text = "-" if p95 is None or math.isnan(p95) else f"{p95 * 1000:.1f} ms"
     rate = errors / requests if requests else 0.0

@@ -33,18 +33,18 @@ class ScenarioStats:
     """What one scenario measured so far; the hot path touches ``latencies``, ``status`` and ``requests``."""
 
     __slots__ = (
-        "name",
-        "latencies",
-        "status",
-        "requests",
-        "errors",
-        "dropped",
+        "_flushed_errors",
+        "_flushed_requests",
         "checks_failed",
+        "dropped",
+        "errors",
         "histogram",
         "interval_histogram",
-        "_flushed_requests",
-        "_flushed_errors",
         "last_error",
+        "latencies",
+        "name",
+        "requests",
+        "status",
     )
 
     def __init__(self, name: str) -> None:

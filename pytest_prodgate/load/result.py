@@ -20,14 +20,14 @@ from pytest_prodgate.gate import format_results
 from pytest_prodgate.load.recorder import ERROR_KINDS, new_histogram
 from pytest_prodgate.thresholds import Threshold, ThresholdResult, evaluate
 
-__all__ = ["LoadResult", "ScenarioResult", "PERCENTILES"]
+__all__ = ["PERCENTILES", "LoadResult", "ScenarioResult"]
 
 # figure name -> percentile
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99.9": 99.9}
 
 
 def _encode(histogram: HdrHistogram) -> str:
-    return histogram.encode().decode("ascii")
+    return str(histogram.encode().decode("ascii"))
 
 
 def _decode(text: str | None) -> HdrHistogram:
@@ -89,7 +89,11 @@ class ScenarioResult:
         """Add another part of the same scenario (another worker's share) into this one."""
         self.requests += other.requests
         self.dropped += other.dropped
-        for target, source in ((self.errors, other.errors), (self.status, other.status), (self.checks_failed, other.checks_failed)):
+        for target, source in (
+            (self.errors, other.errors),
+            (self.status, other.status),
+            (self.checks_failed, other.checks_failed),
+        ):
             for key, value in source.items():
                 target[key] = target.get(key, 0) + value
         if other.histogram.get_total_count():

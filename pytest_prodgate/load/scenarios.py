@@ -20,7 +20,7 @@ from pytest_prodgate.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.load.users import VirtualUser
 
-__all__ = ["Flow", "Scenario", "Template", "shop_scenarios", "ok_table", "encode_request"]
+__all__ = ["Flow", "Scenario", "Template", "encode_request", "ok_table", "shop_scenarios"]
 
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -63,7 +63,9 @@ def encode_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def encode_body(json: Any = None, form: Mapping[str, Any] | None = None, body: bytes | str | None = None) -> tuple[bytes, str | None]:
+def encode_body(
+    json: Any = None, form: Mapping[str, Any] | None = None, body: bytes | str | None = None
+) -> tuple[bytes, str | None]:
     """The body bytes and their content type for a JSON, form or raw body."""
     given = sum(x is not None for x in (json, form, body))
     if given > 1:
@@ -117,7 +119,9 @@ class Template:
     def label(self) -> str:
         return self.name or _label_from_path(self.path)
 
-    def variants(self, base_path: str, host: str, extra_headers: Mapping[str, str], base_query: str = "") -> list[bytes]:
+    def variants(
+        self, base_path: str, host: str, extra_headers: Mapping[str, str], base_query: str = ""
+    ) -> list[bytes]:
         """Every pre-encoded variant of this request."""
         payload, content_type = encode_body(self.json, self.form, self.body)
         headers = dict(extra_headers)
@@ -126,8 +130,8 @@ class Template:
             headers["Content-Type"] = content_type
         method = self.method.upper()
         columns = {k: list(v) for k, v in (self.vars or {}).items()}
-        for key, values in columns.items():
-            if not values:
+        for key, column in columns.items():
+            if not column:
                 raise ConfigError(f"scenario {self.label!r}: vars[{key!r}] is empty")
         count = max((len(v) for v in columns.values()), default=1)
         out = []
@@ -152,10 +156,10 @@ class Flow:
 
     @property
     def label(self) -> str:
-        return self.name or getattr(self.func, "__name__", "flow")
+        return self.name or str(getattr(self.func, "__name__", "flow"))
 
 
-Scenario = Union[Template, Flow]
+Scenario = Union[Template, Flow]  # noqa: UP007 - a runtime alias, kept for Python 3.9 readers
 
 
 def _fill(text: str, values: Mapping[str, Any], label: str) -> str:
@@ -178,9 +182,9 @@ def normalise(scenarios: Scenario | Iterable[Scenario | FlowFunction | str] | No
     if scenarios is None:
         return [Template("", name="default")]
     if isinstance(scenarios, (Template, Flow, str)) or callable(scenarios):
-        scenarios = [scenarios]  # type: ignore[list-item]
+        scenarios = [scenarios]
     out: list[Scenario] = []
-    for item in scenarios:  # type: ignore[union-attr]
+    for item in scenarios:
         if isinstance(item, str):
             item = Template(item)
         elif not isinstance(item, (Template, Flow)):
@@ -190,7 +194,9 @@ def normalise(scenarios: Scenario | Iterable[Scenario | FlowFunction | str] | No
         if not isinstance(item.weight, (int, float)) or isinstance(item.weight, bool) or item.weight <= 0:
             raise ConfigError(f"scenario {item.label!r}: weight must be a positive number, got {item.weight!r}")
         if not _NAME.match(item.label):
-            raise ConfigError(f"scenario name {item.label!r} must be a word (letters, digits, _ or -): it scopes figures such as '{item.label}.p95'")
+            raise ConfigError(
+                f"scenario name {item.label!r} must be a word (letters, digits, _ or -): it scopes figures such as '{item.label}.p95'"
+            )
         out.append(item)
     if not out:
         raise ConfigError("no scenarios given")
@@ -204,7 +210,7 @@ def normalise(scenarios: Scenario | Iterable[Scenario | FlowFunction | str] | No
 def pick_table(weights: Sequence[float], size: int = 4096, seed: int | None = None) -> list[int]:
     """A shuffled table of scenario indexes in proportion to ``weights``: the hot path cycles through it."""
     total = float(sum(weights))
-    counts = [int(round(w / total * size)) for w in weights]
+    counts = [round(w / total * size) for w in weights]
     counts = [max(c, 1) for c in counts]
     table = [i for i, c in enumerate(counts) for _ in range(c)]
     random.Random(seed).shuffle(table)

@@ -60,7 +60,9 @@ async def smoke_test(run: LoadRun) -> LoadResult | None:
             try:
                 response = await conn.request(entry.data, stats, ok_table(scenario.expect), plan.read_timeout)
             except RequestFailed as exc:
-                raise SmokeFailed(f"smoke request of scenario {scenario.label!r} failed: {request_line(entry.data)}: {exc}") from None
+                raise SmokeFailed(
+                    f"smoke request of scenario {scenario.label!r} failed: {request_line(entry.data)}: {exc}"
+                ) from None
             finally:
                 conn.close()
             if stats.errors:

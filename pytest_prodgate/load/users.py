@@ -66,7 +66,9 @@ class VirtualUser:
             merged["Content-Type"] = content_type
         if self.cookies and not any(k.lower() == "cookie" for k in merged):
             merged["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        raw = encode_request(method.upper(), build_target(self.target.base_path, path, params), self.target.host_header, merged, payload)
+        raw = encode_request(
+            method.upper(), build_target(self.target.base_path, path, params), self.target.host_header, merged, payload
+        )
         ok = _DEFAULT_OK if expect is None else ok_table(expect)
         conn = await self._connection()
         response = await conn.request(raw, self.stats, ok, self.read_timeout)
@@ -111,7 +113,7 @@ class VirtualUser:
                     stats.requests += 1
                     stats.error(exc.kind, exc.detail)
                 raise
-            self.conn = conn  # type: ignore[assignment]
+            self.conn = conn
         return conn  # type: ignore[return-value]
 
     def _keep_cookies(self, response: Response) -> None:
@@ -120,7 +122,7 @@ class VirtualUser:
                 jar: SimpleCookie = SimpleCookie()
                 try:
                     jar.load(value)
-                except Exception:  # a malformed cookie is the server's problem, not the flow's
+                except Exception:  # noqa: BLE001, S112 - a malformed cookie is the server's problem, not the flow's
                     continue
                 for name, morsel in jar.items():
                     self.cookies[name] = morsel.value

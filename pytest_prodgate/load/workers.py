@@ -7,6 +7,7 @@ the histograms and sums the counts (``result.merge``), so the merged run is the 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import queue as queue_module
@@ -50,11 +51,9 @@ def _worker_main(index: int, payload: bytes, preload: Sequence[str], barrier: An
         finally:
             loop.close()
         results.put((index, "ok", result.to_dict(with_series_histograms=True)))
-    except BaseException as exc:  # report anything to the parent rather than die silently
-        try:
+    except BaseException as exc:  # noqa: BLE001 - report anything to the parent rather than die silently
+        with contextlib.suppress(Exception):
             barrier.abort()
-        except Exception:
-            pass
         results.put((index, "error", f"{type(exc).__name__}: {exc}"))
 
 
@@ -86,7 +85,9 @@ def run_workers(plan: LoadPlan, *, stream: TextIO | None = None, preload: Sequen
     results = context.Queue()
     counters = context.Array("d", count * FIELDS, lock=False)
     processes = [
-        context.Process(target=_worker_main, args=(i, payloads[i], tuple(preload), barrier, results, counters), daemon=True)
+        context.Process(
+            target=_worker_main, args=(i, payloads[i], tuple(preload), barrier, results, counters), daemon=True
+        )
         for i in range(count)
     ]
     for process in processes:
@@ -95,7 +96,7 @@ def run_workers(plan: LoadPlan, *, stream: TextIO | None = None, preload: Sequen
     try:
         try:
             barrier.wait(START_TIMEOUT)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a broken barrier: a worker failed to start
             errors = _drain_errors(results)
             raise ProdgateError(f"load workers did not start: {errors or 'timed out'}") from None
         enabled = not plan.quiet and bool(getattr(stream, "isatty", lambda: False)())
@@ -106,7 +107,7 @@ def run_workers(plan: LoadPlan, *, stream: TextIO | None = None, preload: Sequen
             try:
                 index, status, data = results.get(timeout=0.5)
             except queue_module.Empty:
-                index = -1
+                index, status = -1, ""
             else:
                 if status != "ok":
                     raise ProdgateError(f"load worker {index} failed: {data}")
@@ -116,11 +117,15 @@ def run_workers(plan: LoadPlan, *, stream: TextIO | None = None, preload: Sequen
                 raise ProdgateError(f"load workers did not finish within {plan.deadline + 30:g}s")
             if enabled and index == -1:
                 requests = sum(counters[i * FIELDS] for i in range(count))
-                errors = int(sum(counters[i * FIELDS + 1] for i in range(count)))
+                failed = int(sum(counters[i * FIELDS + 1] for i in range(count)))
                 p95 = max(counters[i * FIELDS + 2] for i in range(count)) or None
                 rps = (requests - last_requests) / (now - last_time) if now > last_time else 0.0
                 last_requests, last_time = requests, now
-                stream.write("\r" + progress_line(now - start, plan.duration, rps, p95, errors, int(requests)) + f"  ({count} workers)\x1b[K")
+                stream.write(
+                    "\r"
+                    + progress_line(now - start, plan.duration, rps, p95, failed, int(requests))
+                    + f"  ({count} workers)\x1b[K"
+                )
                 stream.flush()
         if enabled:
             stream.write("\r\x1b[K")
@@ -137,7 +142,7 @@ def run_workers(plan: LoadPlan, *, stream: TextIO | None = None, preload: Sequen
 
 
 def _drain_errors(results: Any) -> str:
-    messages = []
+    messages: list[str] = []
     while True:
         try:
             index, status, data = results.get(timeout=0.1)

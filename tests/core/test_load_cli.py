@@ -20,12 +20,30 @@ def server() -> Iterator[MisbehavingServer]:
 
 
 def prodgate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_prodgate", "load", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_prodgate", "load", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_exit_is_0_and_json_holds_figures_when_thresholds_pass(server: MisbehavingServer, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    done = prodgate(server.url + "/", "--users", "4", "--iterations", "500", "-t", "p95 < 2s", "-t", "error_rate < 1%", "--json", str(out))
+    done = prodgate(
+        server.url + "/",
+        "--users",
+        "4",
+        "--iterations",
+        "500",
+        "-t",
+        "p95 < 2s",
+        "-t",
+        "error_rate < 1%",
+        "--json",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert "requests" in done.stdout and "500" in done.stdout
     assert "p95" in done.stdout and "PASS" in done.stdout
@@ -38,7 +56,9 @@ def test_exit_is_0_and_json_holds_figures_when_thresholds_pass(server: Misbehavi
 
 
 def test_exit_is_1_with_the_table_when_a_threshold_fails(server: MisbehavingServer, tmp_path: Path) -> None:
-    done = prodgate(server.url + "/status/500", "--users", "2", "--iterations", "50", "--no-smoke", "-t", "error_rate < 1%")
+    done = prodgate(
+        server.url + "/status/500", "--users", "2", "--iterations", "50", "--no-smoke", "-t", "error_rate < 1%"
+    )
     assert done.returncode == 1
     assert "error_rate = 100 %, wanted < 1 %" in done.stdout
     assert "FAIL" in done.stdout
@@ -86,4 +106,6 @@ def test_scenario_files_run_when_given(server: MisbehavingServer, tmp_path: Path
     assert set(data["scenarios"]) == {"home", "browse", "gone"}
     assert data["figures"]["errors"] == 0
     assert data["workers"] == 2
-    assert data["figures"]["home.requests"] + data["figures"]["gone.requests"] + data["figures"]["browse.requests"] > 300
+    assert (
+        data["figures"]["home.requests"] + data["figures"]["gone.requests"] + data["figures"]["browse.requests"] > 300
+    )

@@ -45,7 +45,9 @@ def test_chunked_bodies_are_read_when_the_server_streams(server: MisbehavingServ
     assert result.figures["errors"] == 0
 
 
-def test_connection_close_responses_count_as_answers_when_the_server_closes_after_each(server: MisbehavingServer) -> None:
+def test_connection_close_responses_count_as_answers_when_the_server_closes_after_each(
+    server: MisbehavingServer,
+) -> None:
     result = run_load(server.url, [Template("/close-after", name="once")], users=2, iterations=50)
     assert result.figures["requests"] == 50
     assert result.figures["errors"] == 0

@@ -24,7 +24,10 @@ def kinds(result: object) -> dict[str, float]:
 def test_5xx_and_4xx_are_counted_apart_when_the_server_answers_them(server: MisbehavingServer) -> None:
     scenarios = [Template("/status/500", name="broken"), Template("/status/404", name="missing")]
     result = run_load(server.url, scenarios, users=2, iterations=200, smoke=False, seed=3)
-    assert kinds(result) == {"errors_5xx": result.figures["broken.requests"], "errors_4xx": result.figures["missing.requests"]}
+    assert kinds(result) == {
+        "errors_5xx": result.figures["broken.requests"],
+        "errors_4xx": result.figures["missing.requests"],
+    }
     assert result.figures["error_rate"] == 1.0
     assert result.figures["success_rate"] == 0.0
     assert result.scenarios["broken"].status == {"500": result.scenarios["broken"].requests}
@@ -37,7 +40,9 @@ def test_an_expected_status_is_no_error_when_the_template_names_it(server: Misbe
 
 def test_a_hanging_request_is_a_timeout_when_the_read_timeout_passes(server: MisbehavingServer) -> None:
     started = time.monotonic()
-    result = run_load(server.url, [Template("/hang", name="hang")], users=2, duration="1s", read_timeout="300ms", smoke=False)
+    result = run_load(
+        server.url, [Template("/hang", name="hang")], users=2, duration="1s", read_timeout="300ms", smoke=False
+    )
     assert time.monotonic() - started < 5
     assert kinds(result) == {"errors_timeout": result.figures["requests"]}
     assert result.figures["requests"] >= 2
@@ -81,7 +86,12 @@ def test_connect_errors_are_counted_when_the_target_dies_without_a_smoke_run() -
 
 def test_smoke_shows_the_response_with_secrets_masked_when_a_scenario_fails(server: MisbehavingServer) -> None:
     with pytest.raises(SmokeFailed) as caught:
-        run_load(server.url, [Template("/secret", name="secret", headers={"Authorization": "Bearer hush"})], users=50, duration="30s")
+        run_load(
+            server.url,
+            [Template("/secret", name="secret", headers={"Authorization": "Bearer hush"})],
+            users=50,
+            duration="30s",
+        )
     message = str(caught.value)
     assert "scenario 'secret'" in message and "GET /secret answered 500" in message
     assert "Set-Cookie: ***" in message and "supersecret" not in message and "hush" not in message

@@ -27,7 +27,23 @@ def mixed(server: MisbehavingServer) -> LoadResult:
 
 def test_figures_use_threshold_names_in_base_units_when_recorded(mixed: LoadResult) -> None:
     figures = mixed.figures
-    for name in ("requests", "rps", "errors", "error_rate", "success_rate", "dropped", "min", "avg", "p50", "p90", "p95", "p99", "p99.9", "max", "generator_cpu"):
+    for name in (
+        "requests",
+        "rps",
+        "errors",
+        "error_rate",
+        "success_rate",
+        "dropped",
+        "min",
+        "avg",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p99.9",
+        "max",
+        "generator_cpu",
+    ):
         assert name in figures, name
     assert figures["requests"] == 1000
     assert figures["error_rate"] == pytest.approx(figures["broken.requests"] / 1000)

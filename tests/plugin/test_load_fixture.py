@@ -48,14 +48,18 @@ def server() -> Iterator[MisbehavingServer]:
         yield running
 
 
-def test_marker_thresholds_judge_the_load_when_tests_use_the_fixture(pytester: pytest.Pytester, server: MisbehavingServer) -> None:
+def test_marker_thresholds_judge_the_load_when_tests_use_the_fixture(
+    pytester: pytest.Pytester, server: MisbehavingServer
+) -> None:
     pytester.makepyfile(test_gates=GATES)
     result = pytester.runpytest("--base-url", server.url, "-p", "no:randomly")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["FAILED test_gates.py::test_broken - error_rate = 100 %, wanted < 1 %*"])
 
 
-def test_explicit_thresholds_fail_at_once_when_given_to_run(pytester: pytest.Pytester, server: MisbehavingServer) -> None:
+def test_explicit_thresholds_fail_at_once_when_given_to_run(
+    pytester: pytest.Pytester, server: MisbehavingServer
+) -> None:
     pytester.makepyfile(
         test_gates="""
         import pytest
@@ -73,7 +77,9 @@ def test_explicit_thresholds_fail_at_once_when_given_to_run(pytester: pytest.Pyt
     result.stdout.no_fnmatch_line("*not reached*")
 
 
-def test_configuration_supplies_defaults_when_the_section_is_set(pytester: pytest.Pytester, server: MisbehavingServer) -> None:
+def test_configuration_supplies_defaults_when_the_section_is_set(
+    pytester: pytest.Pytester, server: MisbehavingServer
+) -> None:
     pytester.makepyprojecttoml(
         """
         [tool.prodgate.performance]
