@@ -54,6 +54,12 @@ def add_options(addoption: Any, addini: Any | None = None) -> None:
         addini("prodgate_env", "Default environment for [tool.prodgate.environments]", default=None)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_prodgate import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prodgate", "production gates (pytest-prodgate)")
     add_options(group.addoption, parser.addini)
@@ -230,7 +236,9 @@ def _location(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, ConfigError):
         report.longrepr = str(call.excinfo.value)  # a usage mistake: the one line says it all
@@ -283,6 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "duration": report.duration,
         "details": gate.details,
     }
+    item.config.hook.pytest_prodgate_gate_judged(item=item, entry=entry)
     report.prodgate = entry  # type: ignore[attr-defined]
     report.user_properties.append(("prodgate.verdict", verdict.value))
     report.user_properties.extend((f"prodgate.figure.{k}", v) for k, v in gate.figures.items())
@@ -335,6 +344,9 @@ class GateLog:
         target = target_description(self.config)
         if target:
             terminalreporter.write_line(f"target: {target}")
+        for lines in self.config.hook.pytest_prodgate_summary_lines(config=self.config, entries=self.entries):
+            for line in lines:
+                terminalreporter.write_line(line)
         for entry in self.entries:
             if entry["verdict"] == Verdict.WARNING.value:
                 terminalreporter.write_line(f"warning (non-blocking) {entry['nodeid']}:")

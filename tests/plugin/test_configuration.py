@@ -29,13 +29,25 @@ def test_show(prodgate, base_url):
     ("args", "env", "expected"),
     [
         ((), None, ["*ENV None", "BASE http://127.0.0.1:9 http://127.0.0.1:9", "PERF ['p95 < 500ms']"]),
-        (("--prodgate-env", "production"), None, ["*ENV production", "BASE https://shop.example https://shop.example", "PERF ['p95 < 300ms']"]),
+        (
+            ("--prodgate-env", "production"),
+            None,
+            ["*ENV production", "BASE https://shop.example https://shop.example", "PERF ['p95 < 300ms']"],
+        ),
         ((), "production", ["*ENV production", "BASE https://shop.example*", "PERF ['p95 < 300ms']"]),
-        (("--base-url", "http://127.0.0.1:7"), None, ["*ENV None", "BASE http://127.0.0.1:7 http://127.0.0.1:7", "PERF*"]),
+        (
+            ("--base-url", "http://127.0.0.1:7"),
+            None,
+            ["*ENV None", "BASE http://127.0.0.1:7 http://127.0.0.1:7", "PERF*"],
+        ),
     ],
 )
 def test_prodgate_fixture_exposes_merged_settings_when_an_environment_is_chosen(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], env: str | None, expected: list[str]
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    env: str | None,
+    expected: list[str],
 ) -> None:
     if env:
         monkeypatch.setenv("PRODGATE_ENV", env)

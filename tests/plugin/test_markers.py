@@ -56,7 +56,9 @@ def test_marker_thresholds_judge_recorded_figures_when_the_test_ends(pytester: p
     pytester.makepyfile(test_gates=GATES)
     result = pytester.runpytest("-m", "performance")
     result.assert_outcomes(passed=1, failed=1, deselected=3)
-    result.stdout.fnmatch_lines(["*_ test_search_load _*", "p95 = 812 ms, wanted < 500 ms", "", "  figure*measured*wanted*verdict"])
+    result.stdout.fnmatch_lines(
+        ["*_ test_search_load _*", "p95 = 812 ms, wanted < 500 ms", "", "  figure*measured*wanted*verdict"]
+    )
     result.stdout.fnmatch_lines(["FAILED test_gates.py::test_search_load - p95 = 812 ms, wanted < 500 ms"])
     assert result.ret == 1
 
@@ -73,7 +75,9 @@ def test_missing_figure_is_an_error_when_a_threshold_names_it(pytester: pytest.P
     )
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at call of test_forgot*", "p95: no figure 'p95' was recorded (did you mean 'p59'?)"])
+    result.stdout.fnmatch_lines(
+        ["*ERROR at call of test_forgot*", "p95: no figure 'p95' was recorded (did you mean 'p59'?)"]
+    )
     result.stdout.fnmatch_lines(["performance  test_forgot  ERROR  p95 not recorded"])
 
 
@@ -152,5 +156,7 @@ def test_gate_check_inside_a_test_fails_with_the_table_when_a_threshold_misses(p
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["violations = 3, wanted == 0", "*figure*", "*violations*3*== 0*FAIL*", "", "test_*.py:6"])
+    result.stdout.fnmatch_lines(
+        ["violations = 3, wanted == 0", "*figure*", "*violations*3*== 0*FAIL*", "", "test_*.py:6"]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")

@@ -58,7 +58,9 @@ def test_malformed_threshold_in_marker_errors_the_gate_when_run_under_xdist(pyte
     )
     result = pytester.runpytest_subprocess("-n", "2")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*threshold 'p95 < fast' in @pytest.mark.performance on *::test_load*'fast' is not a duration*"])
+    result.stdout.fnmatch_lines(
+        ["*threshold 'p95 < fast' in @pytest.mark.performance on *::test_load*'fast' is not a duration*"]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
@@ -76,7 +78,10 @@ def test_malformed_threshold_in_a_check_errors_the_test_when_run(pytester: pytes
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*ERROR at call of test_load*", "threshold 'p95 < fast' in test_*.py:6: 'fast' is not a duration. Expected e.g. 500ms or 2s"]
+        [
+            "*ERROR at call of test_load*",
+            "threshold 'p95 < fast' in test_*.py:6: 'fast' is not a duration. Expected e.g. 500ms or 2s",
+        ]
     )
     result.stdout.no_fnmatch_line("*Traceback*")
 
@@ -102,7 +107,9 @@ def test_bad_marker_argument_exits_4_when_collected(pytester: pytest.Pytester, m
         ('[tool.prodgate]\ntimeout = "soon"\n', "[tool.prodgate.timeout]: 'soon' is not a duration"),
     ],
 )
-def test_config_mistake_exits_4_naming_key_and_file_when_configured(pytester: pytest.Pytester, toml: str, expected: str) -> None:
+def test_config_mistake_exits_4_naming_key_and_file_when_configured(
+    pytester: pytest.Pytester, toml: str, expected: str
+) -> None:
     pytester.makepyprojecttoml(toml)
     pytester.makepyfile("def test_a(): pass")
     assert_one_line_usage_error(pytester.runpytest(), "pyproject.toml", expected)
