@@ -241,25 +241,20 @@ class LoadRun:
         self._flush_handle = asyncio.get_running_loop().call_later(self.plan.interval, self._flush_tick)
 
     def _flush(self, now: float) -> None:
-        point = IntervalPoint(t=now - self.t0, requests=0, errors=0, histogram=new_histogram())
+        histogram = new_histogram()
+        requests = errors = 0
         for stats in self.stats.values():
-            histogram, requests, errors = stats.flush()
-            point.requests += requests
-            point.errors += errors
-            if histogram.get_total_count():
-                point.histogram.add(histogram)
-        if self.series:
-            length = point.t - self.series[-1].t
-        else:
-            length = point.t
+            part, part_requests, part_errors = stats.flush()
+            requests += part_requests
+            errors += part_errors
+            if part.get_total_count():
+                histogram.add(part)
+        point = IntervalPoint.build(now - self.t0, requests, errors, histogram)
+        length = point.t - self.series[-1].t if self.series else point.t
         if length > 0.05 or not self.series:
             self.series.append(point)
         elif point.requests:  # a sliver at the end: fold it into the last point
-            last = self.series[-1]
-            last.requests += point.requests
-            last.errors += point.errors
-            if point.histogram.get_total_count():
-                last.histogram.add(point.histogram)
+            self.series[-1].absorb(point)
         self.progress.update(self, point)
         if self.on_interval is not None:
             self.on_interval(self, point)

@@ -41,8 +41,7 @@ class Progress:
         if not self.enabled or not run.series:
             return
         length = point.t - (run.series[-2].t if len(run.series) > 1 else 0.0)
-        histogram = point.histogram
-        p95 = histogram.get_value_at_percentile(95) / 1e6 if histogram.get_total_count() else None
+        p95 = point.p95
         rps = point.requests / length if length > 0 else 0.0
         self.write(progress_line(point.t, self.total, rps, p95, self.errors, self.requests))
 

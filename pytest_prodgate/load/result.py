@@ -125,26 +125,55 @@ class ScenarioResult:
 
 @dataclass
 class IntervalPoint:
-    """One point of the per-interval series; ``histogram`` is kept only for merging."""
+    """One point of the per-interval series: counts, percentiles, and the interval's histogram encoded.
+
+    The histogram is kept compressed (a few hundred bytes; a live one is ~190 KB), so an hour of
+    seconds costs a few MB, and worker series still merge exactly.
+    """
 
     t: float
     requests: int
     errors: int
-    histogram: HdrHistogram = field(default_factory=new_histogram, repr=False)
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    hdr: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, t: float, requests: int, errors: int, histogram: HdrHistogram) -> IntervalPoint:
+        point = cls(t=t, requests=requests, errors=errors)
+        point.set_histogram(histogram)
+        return point
+
+    def set_histogram(self, histogram: HdrHistogram) -> None:
+        lat = latency_figures(histogram)
+        self.p50, self.p95, self.p99 = (_none_if_nan(lat[k]) for k in ("p50", "p95", "p99"))
+        self.hdr = _encode(histogram) if histogram.get_total_count() else None
+
+    def histogram(self) -> HdrHistogram:
+        return _decode(self.hdr)
+
+    def absorb(self, other: IntervalPoint) -> None:
+        """Add another point of the same interval (another worker's, or a sliver at the end)."""
+        self.requests += other.requests
+        self.errors += other.errors
+        if other.hdr:
+            histogram = self.histogram()
+            histogram.add(other.histogram())
+            self.set_histogram(histogram)
 
     def to_dict(self, interval: float, with_histogram: bool = False) -> dict[str, Any]:
-        lat = latency_figures(self.histogram)
         out: dict[str, Any] = {
             "t": round(self.t, 3),
             "requests": self.requests,
             "rps": self.requests / interval if interval > 0 else 0.0,
             "errors": self.errors,
-            "p50": _none_if_nan(lat["p50"]),
-            "p95": _none_if_nan(lat["p95"]),
-            "p99": _none_if_nan(lat["p99"]),
+            "p50": self.p50,
+            "p95": self.p95,
+            "p99": self.p99,
         }
         if with_histogram:
-            out["hdr"] = _encode(self.histogram) if self.histogram.get_total_count() else None
+            out["hdr"] = self.hdr
         return out
 
 
@@ -268,7 +297,10 @@ class LoadResult:
                 t=float(p["t"]),
                 requests=int(p["requests"]),
                 errors=int(p["errors"]),
-                histogram=_decode(p.get("hdr")),
+                p50=p.get("p50"),
+                p95=p.get("p95"),
+                p99=p.get("p99"),
+                hdr=p.get("hdr"),
             )
             for p in data.get("series", [])
         ]
@@ -309,10 +341,7 @@ def merge(parts: Sequence[LoadResult]) -> LoadResult:
             if i < len(part.series):
                 src = part.series[i]
                 point.t = max(point.t, src.t)
-                point.requests += src.requests
-                point.errors += src.errors
-                if src.histogram.get_total_count():
-                    point.histogram.add(src.histogram)
+                point.absorb(src)
         series.append(point)
     return LoadResult(
         target=first.target,

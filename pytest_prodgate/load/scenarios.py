@@ -11,7 +11,7 @@ import json as jsonlib
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import quote, urlencode
 
@@ -219,12 +219,11 @@ def pick_table(weights: Sequence[float], size: int = 4096, seed: int | None = No
 
 @dataclass(frozen=True)
 class ShopCatalogue:
-    """The values the ready-made shop scenarios cycle through (match them to your seeds)."""
+    """The values the ready-made shop scenarios cycle through: the demo service's seeds."""
 
-    product_ids: Sequence[int] = tuple(range(1, 21))
-    categories: Sequence[str] = ("electronics", "books", "home", "garden", "toys")
-    queries: Sequence[str] = ("phone", "book", "lamp", "shoe", "chair")
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    product_ids: Sequence[int] = tuple(range(1, 41))
+    categories: Sequence[str] = ("coffee", "tea", "brewing", "mugs", "grinders", "kettles", "snacks", "gifts")
+    queries: Sequence[str] = ("espresso", "tea", "mug", "grinder", "kettle")
 
 
 def shop_scenarios(

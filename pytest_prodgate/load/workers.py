@@ -40,8 +40,7 @@ def _worker_main(index: int, payload: bytes, preload: Sequence[str], barrier: An
         def publish(run: LoadRun, point: Any) -> None:
             counters[base] += point.requests
             counters[base + 1] += point.errors
-            histogram = point.histogram
-            counters[base + 2] = histogram.get_value_at_percentile(95) / 1e6 if histogram.get_total_count() else 0.0
+            counters[base + 2] = point.p95 or 0.0
 
         loop = new_event_loop()
         try:

@@ -66,9 +66,9 @@ def test_shop_scenarios_carry_the_seed_weights_when_built() -> None:
     plan = make_plan("http://127.0.0.1:9/", shop_scenarios(), iterations=1)
     run = LoadRun(plan)
     lines = {e.data.split(b"\r\n", 1)[0] for e in run.table}
-    assert b"GET /search?q=phone HTTP/1.1" in lines
+    assert b"GET /search?q=espresso HTTP/1.1" in lines
     assert b"GET /products/1 HTTP/1.1" in lines
-    assert b"GET /categories/books HTTP/1.1" in lines
+    assert b"GET /categories/coffee HTTP/1.1" in lines
 
 
 def test_json_bodies_are_sent_when_a_template_has_json(server: MisbehavingServer) -> None:

@@ -82,7 +82,7 @@ def test_workers_split_the_load_and_merge_exactly_when_two_processes_run(server:
     assert result.figures["requests"] == 2000
     assert result.scenarios["home"].histogram.get_total_count() == 2000
     assert sum(point.requests for point in result.series) == 2000
-    assert sum(point.histogram.get_total_count() for point in result.series) == 2000
+    assert sum(point.histogram().get_total_count() for point in result.series) == 2000
 
 
 def test_check_passes_when_thresholds_hold(mixed: LoadResult) -> None:
