@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -105,3 +107,47 @@ def test_tls_works_when_the_certificate_is_trusted() -> None:
     assert trusted.figures["requests"] == 100 and trusted.figures["errors"] == 0
     assert unverified.figures["requests"] == 100 and unverified.figures["errors"] == 0
     assert refused.failure is not None and "certificate verification failed" in refused.failure
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal, as stderr does in a shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_shown_when_stderr_is_a_terminal(server: MisbehavingServer) -> None:
+    terminal, pipe = Terminal(), io.StringIO()
+    run_load(server.url, users=2, duration="1.2s", interval="300ms", stream=terminal)
+    run_load(server.url, users=2, duration="0.5s", interval="200ms", stream=pipe)
+    quiet = Terminal()
+    run_load(server.url, users=2, duration="0.5s", interval="200ms", stream=quiet, quiet=True)
+    assert (
+        "rps  p95 " in terminal.getvalue()
+        and "/1s" in terminal.getvalue()
+        and "errors 0 (0.00%)" in terminal.getvalue()
+    )
+    assert pipe.getvalue() == "" and quiet.getvalue() == ""
+
+
+def test_the_run_ends_at_the_deadline_when_it_would_run_longer(server: MisbehavingServer) -> None:
+    started = time.monotonic()
+    result = run_load(
+        server.url, [Template("/delay", query={"ms": "20"}, name="slow")], users=2, iterations=10**9, deadline="1s"
+    )
+    assert time.monotonic() - started < 4
+    assert result.aborted == "deadline of 1s reached"
+    assert result.figures["requests"] > 0
+
+
+def test_users_start_over_the_ramp_when_a_ramp_up_is_given(server: MisbehavingServer) -> None:
+    result = run_load(
+        server.url,
+        [Template("/delay", query={"ms": "10"}, name="slow")],
+        users=10,
+        duration="1s",
+        ramp_up="800ms",
+        interval="250ms",
+    )
+    first, last = result.series[0], result.series[-1]
+    assert first.requests < last.requests  # fewer users in the first quarter than at the end

@@ -56,3 +56,10 @@ def test_arrivals_ramp_linearly_when_stages_are_given() -> None:
     assert times == sorted(times)
     assert math.isclose(times[25], 1.0, abs_tol=0.02)  # N(t) = 25 t^2 reaches 25 at t = 1 s
     assert sum(1 for t in times if t >= 2.0) == 100
+
+
+def test_the_rate_ramps_when_stages_run_against_a_server() -> None:
+    with MisbehavingServer().running() as server:
+        result = run_load(server.url, stages=[("1s", 100), ("500ms", 100)], interval="500ms")
+    assert result.figures["requests"] == 100  # 50 while ramping to 100/s, then 50 at 100/s
+    assert result.series[0].requests < result.series[-1].requests
