@@ -73,7 +73,7 @@ def test_merged_results_equal_the_sum_of_parts_when_runs_are_merged(server: Misb
     assert merged.figures["max"] == expected_max
     assert merged.figures["min"] == min(p.figures["min"] for p in parts)
     part_counts = [list(p.scenarios["home"].histogram.counts) for p in parts]
-    assert list(histogram.counts) == [a + b for a, b in zip(*part_counts)]
+    assert list(histogram.counts) == [a + b for a, b in zip(*part_counts, strict=True)]
 
 
 def test_workers_split_the_load_and_merge_exactly_when_two_processes_run(server: MisbehavingServer) -> None:
