@@ -63,6 +63,7 @@ class LoadRun:
         self.remaining = plan.iterations
         self.t0 = 0.0
         self.series: list[IntervalPoint] = []
+        self._interval_histogram = new_histogram()  # reused each interval, see ScenarioStats.flush
         self.aborted: str | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stop_event: asyncio.Event | None = None
@@ -241,7 +242,8 @@ class LoadRun:
         self._flush_handle = asyncio.get_running_loop().call_later(self.plan.interval, self._flush_tick)
 
     def _flush(self, now: float) -> None:
-        histogram = new_histogram()
+        histogram = self._interval_histogram
+        histogram.reset()
         requests = errors = 0
         for stats in self.stats.values():
             part, part_requests, part_errors = stats.flush()
