@@ -202,6 +202,14 @@ class Connection(asyncio.BufferedProtocol):
             self.fail_in_flight(kind, detail, now)
         self.abort()
 
+    def cut(self) -> None:
+        """End the connection because the run ends: a request still in flight is counted as dropped."""
+        if self.in_flight:
+            self.in_flight = False
+            if self.stats is not None:
+                self.stats.dropped += 1
+        self.abort()
+
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = True

@@ -67,6 +67,7 @@ class LoadRun:
         self.aborted: str | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stop_event: asyncio.Event | None = None
+        self.open_model: OpenModel | None = None
         self.progress = Progress(plan, stream or sys.stderr)
         self.abort_watch = AbortWatch(plan) if plan.abort_on_fail and plan.thresholds else None
 
@@ -159,6 +160,7 @@ class LoadRun:
         flusher = loop.call_later(plan.interval, self._flush_tick)
         self._watchdog_handle, self._flush_handle = watchdog, flusher
         model = self._start_model()
+        self.open_model = model if isinstance(model, OpenModel) else None
         deadline_at = start + plan.deadline
         try:
             await self._wait_until_done(model, deadline_at)
@@ -166,7 +168,7 @@ class LoadRun:
             self._watchdog_handle.cancel()
             self._flush_handle.cancel()
             for conn in list(self.connections):
-                conn.abort()
+                conn.cut()
             for task in list(self.tasks):
                 task.cancel()
             if self.tasks:
@@ -214,8 +216,9 @@ class LoadRun:
             wait = min(0.05, deadline_at - now, (end_at - now) if end_at is not None else 0.05)
             await self.sleep_unless_stopping(max(wait, 0.001))
         self.stop()
-        # Phase 2: let requests in flight finish (bounded by the read timeout and the deadline).
-        drain_until = min(perf_counter() + plan.read_timeout, deadline_at)
+        # Phase 2: let requests in flight finish (bounded by the read timeout and the deadline);
+        # an aborted run does not wait: what is still in flight is cut and counted as dropped.
+        drain_until = perf_counter() if self.aborted else min(perf_counter() + plan.read_timeout, deadline_at)
         while perf_counter() < drain_until:
             if isinstance(model, OpenModel):
                 if not model.busy:
@@ -230,6 +233,8 @@ class LoadRun:
         for conn in list(self.connections):
             if conn.in_flight and now - conn.written_at > timeout:
                 conn.fail("timeout", f"no response within {timeout:g}s", now)
+        if self.open_model is not None:
+            self.open_model.drop_stale(now)
         self._watchdog_handle = asyncio.get_running_loop().call_later(WATCHDOG_PERIOD, self._watchdog)
 
     def _flush_tick(self) -> None:

@@ -129,5 +129,5 @@ class VirtualUser:
 
     def close(self) -> None:
         if self.conn is not None:
-            self.conn.close()
+            self.conn.cut()
             self.conn = None

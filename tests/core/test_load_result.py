@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -124,3 +125,23 @@ def test_settings_are_rejected_with_the_key_when_they_are_wrong() -> None:
         make_plan("ftp://x/")
     with pytest.raises(ConfigError, match="unique"):
         make_plan("http://127.0.0.1:9/", [Template("/a", name="x"), Template("/b", name="x")])
+
+
+def test_requests_cut_by_an_abort_are_dropped_when_the_run_stops_early(server: MisbehavingServer) -> None:
+    started = time.monotonic()
+    result = run_load(
+        server.url,
+        [Template("/status/500", name="broken"), Template("/hang", name="hang")],
+        users=4,
+        duration="20s",
+        read_timeout="15s",
+        smoke=False,
+        abort_on_fail=True,
+        thresholds=["errors < 1"],
+        interval="200ms",
+        seed=5,
+    )
+    assert time.monotonic() - started < 4  # no waiting for the hanging requests
+    assert result.aborted is not None and "errors" in result.aborted and "it can only grow" in result.aborted
+    assert result.figures["hang.dropped"] >= 1
+    assert result.figures["hang.requests"] == 0
