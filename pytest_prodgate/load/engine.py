@@ -317,10 +317,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 async def arun_plan(plan: LoadPlan, *, stream: TextIO | None = None) -> LoadResult:
     """Await ``plan`` from async code: it runs on its own (uvloop) loop in a thread, so the caller's
     loop stays free (it may be serving the target itself)."""
-    return await asyncio.get_running_loop().run_in_executor(None, lambda: _run_in_thread(plan, stream))
+    return await asyncio.get_running_loop().run_in_executor(None, lambda: _run_blocking(plan, stream))
 
 
-def _run_in_thread(plan: LoadPlan, stream: TextIO | None) -> LoadResult:
+def _run_blocking(plan: LoadPlan, stream: TextIO | None) -> LoadResult:
     if plan.workers > 1:
         from pytest_prodgate.load.workers import run_workers
 
@@ -338,11 +338,11 @@ def _run_on_new_loop(plan: LoadPlan, stream: TextIO | None) -> LoadResult:
 
 
 def run_plan(plan: LoadPlan, *, stream: TextIO | None = None) -> LoadResult:
-    """Run ``plan`` to the end on a fresh (uvloop) event loop; safe to call inside a running loop."""
-    if plan.workers > 1:
-        from pytest_prodgate.load.workers import run_workers
+    """Run ``plan`` to the end on a fresh (uvloop) event loop.
 
-        return run_workers(plan, stream=stream)
+    Inside a running loop it runs in a thread (asyncio forbids nesting loops); the caller's loop
+    waits meanwhile, so use ``arun_plan`` when that loop serves the target.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -351,8 +351,8 @@ def run_plan(plan: LoadPlan, *, stream: TextIO | None = None) -> LoadResult:
         import concurrent.futures
 
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prodgate-load") as pool:
-            return pool.submit(_run_on_new_loop, plan, stream).result()
-    return _run_on_new_loop(plan, stream)
+            return pool.submit(_run_blocking, plan, stream).result()
+    return _run_blocking(plan, stream)
 
 
 def run_load(url: str, scenarios: Any = None, *, stream: TextIO | None = None, **settings: Any) -> LoadResult:
