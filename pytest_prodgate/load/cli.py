@@ -1,4 +1,4 @@
-"""``prodgate load URL``: a quick load test from the command line, judged by thresholds.
+"""A quick load test from the command line, judged by thresholds.
 
 Exit status: 0 when every threshold passed, 1 when one failed (or the target was unreachable),
 4 on a usage mistake. ``--json PATH`` writes the result with its figures in base units.
@@ -183,10 +183,7 @@ def run(args: argparse.Namespace) -> int:
     print_table(result, sys.stdout)
     judged = result.evaluate(*plan.thresholds)
     if judged:
-        print(
-            format_results(judged).split("\n", 1)[1] if all(r.passed for r in judged) else format_results(judged),
-            file=sys.stdout,
-        )
+        print(format_results(judged), file=sys.stdout)
     if args.json:
         data = result.to_dict()
         data["thresholds"] = [r.to_dict() for r in judged]
