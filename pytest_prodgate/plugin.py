@@ -30,6 +30,7 @@ pytest_plugins: list[str] = [
     "pytest_prodgate.health.fixtures",
     "pytest_prodgate.data.fixtures",
     "pytest_prodgate.data.collect",
+    "pytest_prodgate.load.fixtures",
 ]
 
 config_key = pytest.StashKey[ProdgateConfig]()
