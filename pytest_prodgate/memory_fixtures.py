@@ -30,6 +30,7 @@ from pytest_prodgate.memory import (
     measure_memory,
     pid_from_settings,
 )
+from pytest_prodgate.thresholds import parse_duration
 
 WHERE = "[tool.prodgate.performance.memory]"
 
@@ -67,8 +68,8 @@ class ServerMemory:
                 requests=requests if requests is not None else s.get("requests", DEFAULT_REQUESTS),
                 warmup=warmup if warmup is not None else s.get("warmup", DEFAULT_WARMUP),
                 samples=samples if samples is not None else s.get("samples", DEFAULT_SAMPLES),
-                timeout=timeout if timeout is not None else s.get("timeout", DEFAULT_TIMEOUT),
-                deadline=deadline if deadline is not None else s.get("deadline", DEFAULT_DEADLINE),
+                timeout=timeout if timeout is not None else parse_duration(s.get("timeout", DEFAULT_TIMEOUT)),
+                deadline=deadline if deadline is not None else parse_duration(s.get("deadline", DEFAULT_DEADLINE)),
                 headers=headers,
             )
         except TargetError as exc:
