@@ -60,9 +60,7 @@ def record_benchmark(item: pytest.Function, fixture: Any) -> None:
     if stats is None or not stats:
         wanted = sorted({t.key for t in gate.thresholds} & set(BENCHMARK_FIGURES))
         if getattr(fixture, "disabled", False) and wanted:
-            raise ConfigError(
-                f"no benchmark figures ({', '.join(wanted)}) to judge: {_disabled_reason(item.config)}"
-            )
+            raise ConfigError(f"no benchmark figures ({', '.join(wanted)}) to judge: {_disabled_reason(item.config)}")
         return
     figures = {name: float(getattr(stats, name)) for name in BENCHMARK_FIGURES}
     gate.record_many(figures)

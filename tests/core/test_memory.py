@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,63 +16,10 @@ from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.memory import measure_memory, pid_from_settings, slope, tree_rss
 from pytest_prodgate.thresholds import parse_thresholds
+from tests.leaky_server import start_server, stop_server
 
 CLEAN_ENV = {"PRODGATE_DEMO_FAULTS": ""}
 MB = 1024**2
-
-# A server whose application lives in a child process (as in a pre-fork server): for each request
-# the parent asks the child to retain CHUNK more bytes and answers once the child has done it.
-SERVER = textwrap.dedent(
-    """
-    import http.server, subprocess, sys, time
-    CHUNK, DELAY = int(sys.argv[1]), float(sys.argv[2])
-    CHILD = (
-        "import sys\\n"
-        "kept = []\\n"
-        "for line in sys.stdin:\\n"
-        "    block = bytearray(int(line))\\n"
-        "    block[::4096] = b'\\\\x01' * len(range(0, len(block), 4096))\\n"
-        "    kept.append(block)\\n"
-        "    print('ok', flush=True)\\n"
-    )
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            time.sleep(DELAY)
-            if CHUNK:
-                child.stdin.write(f"{CHUNK}\\n")
-                child.stdin.flush()
-                child.stdout.readline()
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        child.kill()
-    """
-)
-
-
-def start_server(tmp_path: Path, chunk: int, delay: float = 0.0) -> tuple[subprocess.Popen[str], str]:
-    script = tmp_path / "server.py"
-    script.write_text(SERVER)
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(chunk), str(delay)], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    port = int(process.stdout.readline())
-    return process, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture
@@ -82,14 +28,13 @@ def child_server(tmp_path: Path) -> Iterator[tuple[int, str]]:
     try:
         yield process.pid, url
     finally:
-        for child in psutil.Process(process.pid).children(recursive=True):
-            child.kill()
-        process.kill()
-        process.wait(timeout=10)
+        stop_server(process)
 
 
 def memory_gate() -> Gate:
-    return Gate("test_server_memory_stays_flat", "performance", thresholds=tuple(parse_thresholds(["growth_per_100 < 10MB"])))
+    return Gate(
+        "test_server_memory_stays_flat", "performance", thresholds=tuple(parse_thresholds(["growth_per_100 < 10MB"]))
+    )
 
 
 def test_memory_gate_passes_when_the_demo_is_healthy() -> None:
@@ -152,8 +97,7 @@ def test_measurement_stops_at_the_deadline_and_says_so_when_the_server_is_slow(t
         with pytest.raises(TargetError) as caught:
             measure_memory(process.pid, url, requests=50, warmup=0, deadline=1.0)
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        stop_server(process)
     assert "requests to " + url + " measured (deadline of 1 s reached); at least 10 are needed" in str(caught.value)
 
 
@@ -183,3 +127,9 @@ def test_slope_is_the_least_squares_fit_when_samples_are_noisy() -> None:
     assert slope([(0, 100), (10, 200), (20, 300)]) == pytest.approx(10.0)
     assert slope([(0, 100), (10, 300), (20, 300)]) == pytest.approx(10.0)
     assert slope([(0, 100)]) == 0.0
+
+
+def test_memory_core_imports_when_pytest_is_unavailable() -> None:
+    code = "import sys; sys.modules['pytest'] = None\nimport pytest_prodgate.memory"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

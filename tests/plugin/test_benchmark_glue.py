@@ -89,8 +89,10 @@ def test_gate_errors_naming_xdist_when_benchmarks_run_under_xdist(pytester: pyte
     result = pytester.runpytest("-n", "1", "-p", "no:randomly")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*no benchmark figures (mean) to judge: pytest-benchmark disables itself under pytest-xdist; run benchmark "
-         "gates with -n 0 (or -p no:xdist)*"]
+        [
+            "*no benchmark figures (mean) to judge: pytest-benchmark disables itself under pytest-xdist; run benchmark "
+            "gates with -n 0 (or -p no:xdist)*"
+        ]
     )
 
 
