@@ -25,6 +25,7 @@ from pytest_prodgate.thresholds import ThresholdResult, Verdict
 
 # Family fixtures: each capability's fixtures module, loaded with the plugin.
 pytest_plugins: list[str] = [
+    "pytest_prodgate.load.fixtures",
     "pytest_prodgate.memory_fixtures",
     "pytest_prodgate.benchmark_glue",
 ]
