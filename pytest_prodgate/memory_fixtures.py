@@ -6,8 +6,8 @@ def test_server_memory_stays_flat(server_memory):
     server_memory("/products", requests=200)
 ```
 
-The process watched is ``[tool.prodgate.performance.memory] pid`` (or ``pidfile``), else the
-embedded demo service's. Defaults for the call come from the same table.
+The process watched is ``pid=``, else ``[tool.prodgate.performance.memory] pid`` (or ``pidfile``),
+else the embedded demo service's. Defaults for the call come from the same table.
 """
 
 from __future__ import annotations
@@ -36,19 +36,40 @@ WHERE = "[tool.prodgate.performance.memory]"
 
 
 class ServerMemory:
-    """Measures the server's memory across requests and records ``rss``, ``growth``, ``growth_per_100``."""
+    """Measures the server's memory across requests and records ``rss``, ``growth``, ``growth_per_100``.
 
-    def __init__(self, gate: Gate, pid: int, base_url: str, settings: dict[str, Any]) -> None:
+    The process is ``pid=`` if given, else ``[tool.prodgate.performance.memory] pid`` / ``pidfile``,
+    else the embedded demo service's; with none of them the test is skipped, saying how to set one.
+    """
+
+    def __init__(self, gate: Gate, prodgate: Prodgate) -> None:
         self.gate = gate
-        self.pid = pid
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings
+        self.settings: dict[str, Any] = dict(prodgate.section("performance").get("memory") or {})
+        self.demo = prodgate.demo
+        self.base_url = prodgate.base_url
         self.result: MemoryResult | None = None
+
+    def target(self, pid: int | None = None) -> tuple[int, str | None]:
+        """The process to watch and the base URL that relative paths go to."""
+        __tracebackhide__ = True
+        try:
+            configured = pid if pid is not None else pid_from_settings(self.settings, WHERE)
+        except TargetError as exc:
+            raise GateFailed(f"server memory: {exc}") from None
+        if configured is not None:
+            return configured, self.base_url
+        if self.demo is not None:
+            return self.demo.pid, self.demo.base_url
+        pytest.skip(
+            f"server memory: no server process to watch; set {WHERE} pid or pidfile "
+            "(a process on this machine), pass pid=, or run against the embedded demo"
+        )
 
     def __call__(
         self,
         path: str | None = None,
         *,
+        pid: int | None = None,
         requests: int | None = None,
         warmup: int | None = None,
         samples: int | None = None,
@@ -56,14 +77,23 @@ class ServerMemory:
         deadline: float | None = None,
         headers: dict[str, str] | None = None,
     ) -> MemoryResult:
-        """Send the requests, sample the memory, record the figures; a gone process fails the gate."""
+        """Send the requests to ``path`` (or a full URL), sample the memory, record the figures.
+
+        A process that is gone, or a target that answers nothing, fails the gate with the reason.
+        """
         __tracebackhide__ = True
         s = self.settings
+        watched, base_url = self.target(pid)
         path = path if path is not None else s.get("path", DEFAULT_PATH)
-        url = path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+        if path.startswith(("http://", "https://")):
+            url = path
+        elif base_url:
+            url = f"{base_url.rstrip('/')}/{path.lstrip('/')}"
+        else:
+            pytest.skip("server memory: no base URL to send requests to (give --base-url or a full URL)")
         try:
             result = measure_memory(
-                self.pid,
+                watched,
                 url,
                 requests=requests if requests is not None else s.get("requests", DEFAULT_REQUESTS),
                 warmup=warmup if warmup is not None else s.get("warmup", DEFAULT_WARMUP),
@@ -82,20 +112,5 @@ class ServerMemory:
 
 @pytest.fixture
 def server_memory(gate: Gate, prodgate: Prodgate) -> ServerMemory:
-    """Measure the target server's resident memory (with its children) across requests: see ``ServerMemory``."""
-    settings = dict(prodgate.section("performance").get("memory") or {})
-    try:
-        pid = pid_from_settings(settings, WHERE)
-    except TargetError as exc:
-        raise GateFailed(f"server memory: {exc}") from None
-    base_url = prodgate.base_url
-    if pid is None and prodgate.demo is not None:
-        pid, base_url = prodgate.demo.pid, prodgate.demo.base_url
-    if pid is None:
-        pytest.skip(
-            f"server memory: no server process to watch; set {WHERE} pid or pidfile "
-            "(a process on this machine), or run against the embedded demo"
-        )
-    if not base_url:
-        pytest.skip("server memory: no base URL to send requests to (give --base-url)")
-    return ServerMemory(gate, pid, base_url, settings)
+    """Measure a server's resident memory (with its children) across requests: ``server_memory("/products")``."""
+    return ServerMemory(gate, prodgate)
