@@ -39,6 +39,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# With --pin: the target on the last CPU, the generator on the first (``taskset``), or nothing.
+PIN: dict[str, list[str]] = {"server": [], "generator": []}
 PAGE = b"<!doctype html><title>ok</title><p>hello</p>\n"  # 45 bytes
 
 
@@ -102,7 +104,7 @@ def nginx() -> Iterator[str]:
         f"http {{\n    access_log off;\n{temp}    keepalive_requests 1000000;\n"
         f"    server {{\n        listen 127.0.0.1:{port};\n        root {root}/www;\n    }}\n}}\n"
     )
-    process = subprocess.Popen(["nginx", "-p", str(root), "-c", str(root / "nginx.conf")])
+    process = subprocess.Popen([*PIN["server"], "nginx", "-p", str(root), "-c", str(root / "nginx.conf")])
     try:
         wait_port(port)
         yield f"http://127.0.0.1:{port}/"
@@ -117,7 +119,7 @@ def uvicorn(app: str = "benchmarks.targets:app", path: str = "/") -> Iterator[st
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT)
+    process = subprocess.Popen([*PIN["server"], *command], cwd=ROOT)
     try:
         wait_port(port)
         yield f"http://127.0.0.1:{port}{path}"
@@ -204,7 +206,7 @@ def run_tool(tool: str, target: str, url: str, users: int, duration: float, extr
     """One run of one generator against ``url``; its figures, CPU and memory."""
     with tempfile.TemporaryDirectory(prefix="prodgate-peers-") as tmp:
         work = Path(tmp)
-        command = tool_command(tool, url, users, duration, work) + (extra or [])
+        command = [*PIN["generator"], *tool_command(tool, url, users, duration, work), *(extra or [])]
         text, cpu, maxrss, wall = measured(command, limit=duration + 60, cwd=ROOT)
         details: dict[str, Any] = {}
         try:
@@ -363,17 +365,25 @@ def main(argv: list[str] | None = None) -> int:
         "--memory", default="100000,1000000,10000000", help="Request counts for the RSS check ('' skips)"
     )
     parser.add_argument("--skip-checks", action="store_true", help="Only the side-by-side comparison")
+    parser.add_argument("--pin", action="store_true", help="Pin the target to the last CPU, generators to the first")
     parser.add_argument("--json", help="Write every run to this file")
     args = parser.parse_args(argv)
 
     tools = [t for t in args.tools.split(",") if t]
+    if args.pin:
+        last = (os.cpu_count() or 1) - 1
+        PIN.update(server=["taskset", "-c", str(last)], generator=["taskset", "-c", "0"])
     missing = [t for t in tools if t in ("wrk", "hey") and shutil.which(t) is None]
     if "locust" in tools and not (BIN / "locust").exists():
         missing.append("locust")
     for tool in missing:
         print(f"note: {tool} is not installed; skipped (apt-get install -y {tool} / pip install locust)")
     tools = [t for t in tools if t not in missing]
-    report = ["Machine:", *machine(), f"- load average at start {os.getloadavg()[0]:.2f}", ""]
+    report = ["Machine:", *machine(), f"- load average at start {os.getloadavg()[0]:.2f}"]
+    report += [
+        f"- generator and target pinned: {PIN['generator'][2:]} / {PIN['server'][2:]}" if args.pin else "- unpinned",
+        "",
+    ]
     print("\n".join(report), flush=True)
     runs: list[Run] = []
     starts: dict[str, Callable[[], Any]] = {"nginx": nginx, "uvicorn": uvicorn}
