@@ -31,6 +31,8 @@ pytest_plugins: list[str] = [
     "pytest_prodgate.data.fixtures",
     "pytest_prodgate.data.collect",
     "pytest_prodgate.load.fixtures",
+    "pytest_prodgate.memory_fixtures",
+    "pytest_prodgate.benchmark_glue",
 ]
 
 config_key = pytest.StashKey[ProdgateConfig]()
