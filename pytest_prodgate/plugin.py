@@ -20,7 +20,7 @@ from pytest_prodgate.summary import count_verdicts, render_table
 from pytest_prodgate.thresholds import ThresholdResult, Verdict
 
 # Family fixtures: each capability's fixtures module, loaded with the plugin.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["pytest_prodgate.report.plugin"]
 
 config_key = pytest.StashKey[ProdgateConfig]()
 log_key = pytest.StashKey["GateLog"]()
