@@ -12,7 +12,7 @@ from typing import Any
 
 from pytest_prodgate.gate import FAMILIES
 from pytest_prodgate.report.charts import load_charts
-from pytest_prodgate.thresholds import figure_kind, format_value
+from pytest_prodgate.thresholds import Kind, figure_kind, format_value
 
 __all__ = ["STYLE", "gate_cells", "gate_detail_html", "header_cells", "summary_html"]
 
@@ -106,7 +106,8 @@ def gate_cells(entry: Mapping[str, Any] | None) -> list[str]:
 def _show(name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "-" if value is None else escape(str(value))
-    return escape(format_value(float(value), kind=figure_kind(name)))
+    kind = figure_kind(name)
+    return escape(format_value(float(value), "%" if kind is Kind.FRACTION else "", kind))
 
 
 def _thresholds_table(results: Iterable[Mapping[str, Any]]) -> str:
