@@ -43,6 +43,8 @@ def _number(value: Any) -> float | None:
 
 def _ms(seconds: float) -> str:
     ms = seconds * 1000
+    if ms == 0:
+        return "0"
     if ms >= 100:
         return f"{ms:.0f} ms"
     if ms >= 10:
