@@ -90,7 +90,9 @@ def _y_axis(top: float, label: str, *, right: bool = False, color: str = "#444",
     parts = []
     for fraction in (0, 0.5, 1):
         y = MARGIN_TOP + PLOT_H * (1 - fraction)
-        parts.append(f'<text x="{x}" y="{y + 4:.1f}" text-anchor="{anchor}" fill="{color}">{escape(fmt(top * fraction))}</text>')
+        parts.append(
+            f'<text x="{x}" y="{y + 4:.1f}" text-anchor="{anchor}" fill="{color}">{escape(fmt(top * fraction))}</text>'
+        )
         if not right and fraction:
             parts.append(
                 f'<line x1="{MARGIN_LEFT}" y1="{y:.1f}" x2="{MARGIN_LEFT + PLOT_W}" y2="{y:.1f}" stroke="#eee"/>'
@@ -131,7 +133,9 @@ def _x_ticks(start: float, span: float) -> list[str]:
     parts = []
     for fraction in (0, 0.5, 1):
         x = MARGIN_LEFT + PLOT_W * fraction
-        parts.append(f'<text x="{x:.1f}" y="{MARGIN_TOP + PLOT_H + 14}" text-anchor="middle">{_short(start + span * fraction)}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{MARGIN_TOP + PLOT_H + 14}" text-anchor="middle">{_short(start + span * fraction)}</text>'
+        )
     return parts
 
 
@@ -176,13 +180,17 @@ def latency_chart(histogram: Any = None, percentiles: Any = None) -> str | None:
         )
     for fraction in (0, 0.5, 1):
         x = MARGIN_LEFT + PLOT_W * fraction
-        parts.append(f'<text x="{x:.1f}" y="{MARGIN_TOP + PLOT_H + 14}" text-anchor="middle">{_ms(x_top * fraction)}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{MARGIN_TOP + PLOT_H + 14}" text-anchor="middle">{_ms(x_top * fraction)}</text>'
+        )
     parts.append(_x_label("latency"))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _polyline(points: Sequence[tuple[float, float]], start: float, span: float, top: float, color: str, name: str) -> str:
+def _polyline(
+    points: Sequence[tuple[float, float]], start: float, span: float, top: float, color: str, name: str
+) -> str:
     coords = " ".join(
         f"{MARGIN_LEFT + PLOT_W * (t - start) / span:.1f},{MARGIN_TOP + PLOT_H * (1 - value / top):.1f}"
         for t, value in points

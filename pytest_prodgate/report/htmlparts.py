@@ -54,7 +54,11 @@ def summary_html(report: Mapping[str, Any]) -> str:
         + (f" ({blocking} blocking)" if blocking else "")
         + "</h3>"
     )
-    target = [f"{k.replace('_', ' ')} <code>{escape(str(run[k]))}</code>" for k in ("environment", "base_url", "git_commit") if run.get(k)]
+    target = [
+        f"{k.replace('_', ' ')} <code>{escape(str(run[k]))}</code>"
+        for k in ("environment", "base_url", "git_commit")
+        if run.get(k)
+    ]
     if target:
         parts.append("<p>" + ", ".join(target) + "</p>")
     families: dict[str, dict[str, int]] = {}
@@ -62,12 +66,16 @@ def summary_html(report: Mapping[str, Any]) -> str:
         counts = families.setdefault(gate.get("family") or "-", {})
         counts[gate.get("verdict", "")] = counts.get(gate.get("verdict", ""), 0) + 1
     if families:
-        parts.append('<table class="prodgate-families"><tr><th>Family</th><th>pass</th><th>fail</th><th>warning</th><th>error</th></tr>')
+        parts.append(
+            '<table class="prodgate-families"><tr><th>Family</th><th>pass</th><th>fail</th><th>warning</th><th>error</th></tr>'
+        )
         for family, counts in families.items():
             cells = "".join(f"<td>{counts.get(v, 0) or ''}</td>" for v in ("pass", "fail", "warning", "error"))
             parts.append(f"<tr><td>{escape(family)}</td>{cells}</tr>")
         parts.append("</table>")
-        parts.append('<table class="prodgate-gates"><tr><th>Gate</th><th>Family</th><th>Verdict</th><th>Deciding figure</th></tr>')
+        parts.append(
+            '<table class="prodgate-gates"><tr><th>Gate</th><th>Family</th><th>Verdict</th><th>Deciding figure</th></tr>'
+        )
         for gate in gates:
             parts.append(
                 f"<tr><td>{escape(gate.get('name', ''))}</td><td>{escape(gate.get('family') or '')}</td>"

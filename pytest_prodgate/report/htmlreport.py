@@ -20,7 +20,9 @@ class HtmlGateReport:
         self.config = config
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
         from pytest_prodgate.report.plugin import gate_report
 
         report = gate_report(self.config, int(session.exitstatus))

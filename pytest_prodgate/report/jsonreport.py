@@ -89,7 +89,9 @@ def run_metadata(
         "environment": environment,
         "base_url": mask_url(base_url) if base_url else None,
         "git_commit": commit,
-        "started": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "started": datetime.fromtimestamp(started, tz=timezone.utc)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
         "duration": round(max(finished - started, 0.0), 3),
         "pytest_version": pytest_version,
         "plugin_version": __version__,
@@ -149,7 +151,9 @@ def gate_record(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_report(entries: Iterable[Mapping[str, Any]], run: Mapping[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
+def build_report(
+    entries: Iterable[Mapping[str, Any]], run: Mapping[str, Any], redactor: Redactor | None = None
+) -> dict[str, Any]:
     """The whole report as a JSON-ready dict, secrets masked."""
     gates = [gate_record(entry) for entry in entries]
     report = {
@@ -198,7 +202,9 @@ def read_report(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ProdgateError(f"{path}: not a JSON gate report ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_NAME:
-        raise ProdgateError(f"{path}: not a pytest-prodgate gate report (no \"schema\": \"{SCHEMA_NAME}\")")
+        raise ProdgateError(f'{path}: not a pytest-prodgate gate report (no "schema": "{SCHEMA_NAME}")')
     if data.get("version") != SCHEMA_VERSION:
-        raise ProdgateError(f"{path}: gate report version {data.get('version')!r}; this prodgate reads version {SCHEMA_VERSION}")
+        raise ProdgateError(
+            f"{path}: gate report version {data.get('version')!r}; this prodgate reads version {SCHEMA_VERSION}"
+        )
     return data

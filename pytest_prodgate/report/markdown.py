@@ -67,7 +67,14 @@ def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
         lines += ["", "<details><summary>Failure messages</summary>", ""]
         for gate in failing[:max_rows]:
             message = str(gate.get("message") or "").strip()
-            lines += [f"**{_cell(gate.get('nodeid'), 200)}**", "", "```", message[:1500].replace("```", "'''"), "```", ""]
+            lines += [
+                f"**{_cell(gate.get('nodeid'), 200)}**",
+                "",
+                "```",
+                message[:1500].replace("```", "'''"),
+                "```",
+                "",
+            ]
         lines.append("</details>")
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > MAX_CHARS:

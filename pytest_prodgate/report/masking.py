@@ -38,8 +38,10 @@ def mask_in_place(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
             value[index] = mask_in_place(item, redactor, _depth + 1)
         return value
     if isinstance(value, tuple):
-        return type(value)(*(mask_in_place(v, redactor, _depth + 1) for v in value)) if hasattr(value, "_fields") else tuple(
-            mask_in_place(v, redactor, _depth + 1) for v in value
+        return (
+            type(value)(*(mask_in_place(v, redactor, _depth + 1) for v in value))
+            if hasattr(value, "_fields")
+            else tuple(mask_in_place(v, redactor, _depth + 1) for v in value)
         )
     if isinstance(value, dict):
         for key in list(value):
@@ -62,7 +64,11 @@ def mask_pairs(pairs: Iterable[tuple[str, Any]], redactor: Redactor) -> list[tup
     masked = []
     for name, value in pairs:
         if isinstance(value, str):
-            value = MASK if is_secret_name(name) and value and not name.startswith(("Captured", "prodgate.")) else redactor.text(value)
+            value = (
+                MASK
+                if is_secret_name(name) and value and not name.startswith(("Captured", "prodgate."))
+                else redactor.text(value)
+            )
         masked.append((redactor.text(name), value))
     return masked
 

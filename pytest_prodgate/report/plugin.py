@@ -162,7 +162,7 @@ def pytest_prodgate_group_node_ids(config: pytest.Config, items: list[pytest.Ite
         try:
             from _pytest.nodeid import NodeId
 
-            item._id = NodeId.parse(f"{original}@{PERFORMANCE_GROUP}")  # type: ignore[attr-defined]
+            item._id = NodeId.parse(f"{original}@{PERFORMANCE_GROUP}")
         except (ImportError, AttributeError, TypeError, ValueError):
             return  # the run lock below still keeps performance gates apart
 
@@ -187,7 +187,9 @@ def _mask_report(report: pytest.TestReport | pytest.CollectReport, redactor: Red
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     config = item.config
     redactor = redactor_for(config)
@@ -202,7 +204,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.prodgate = entry  # type: ignore[attr-defined]
         # JUnit XML reads the teardown report's properties, copied from the item: put the gate's there too.
         known = {name for name, _ in item.user_properties}
-        item.user_properties.extend(p for p in report.user_properties if p[0].startswith("prodgate.") and p[0] not in known)
+        item.user_properties.extend(
+            p for p in report.user_properties if p[0].startswith("prodgate.") and p[0] not in known
+        )
     return report
 
 
@@ -220,7 +224,9 @@ class GroupSuffixRemover:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report = yield
     _mask_report(report, redactor_for(collector.config))
     return report
@@ -249,7 +255,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _path_option(config: pytest.Config, name: str) -> str | None:
-    return config.getoption(f"prodgate_{name}", None) or config.getini(f"prodgate_{name}") or report_setting(config, name)
+    value = (
+        config.getoption(f"prodgate_{name}", None) or config.getini(f"prodgate_{name}") or report_setting(config, name)
+    )
+    return str(value) if value else None
 
 
 def gate_report(config: pytest.Config, exit_status: int) -> dict[str, Any]:

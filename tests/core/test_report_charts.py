@@ -34,7 +34,9 @@ def test_three_charts_are_drawn_when_the_load_result_is_complete() -> None:
 
 def test_no_script_and_no_external_reference_when_charts_are_drawn() -> None:
     text = "".join(load_charts({"load": LOAD}))
-    assert "<script" not in text and "href" not in text and "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    assert (
+        "<script" not in text and "href" not in text and "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,7 +50,9 @@ def test_no_script_and_no_external_reference_when_charts_are_drawn() -> None:
         ({}, 0),
     ],
 )
-def test_charts_with_missing_data_are_left_out_when_the_load_result_is_partial(load: dict[str, object], count: int) -> None:
+def test_charts_with_missing_data_are_left_out_when_the_load_result_is_partial(
+    load: dict[str, object], count: int
+) -> None:
     charts = load_charts({"load": load})
     assert len(charts) == count
     for chart in charts:

@@ -34,7 +34,14 @@ def entry(name: str, verdict: str = "pass", severity: str = "blocking", **extra:
         "decided_by": "p95 41 ms < 500 ms",
         "figures": {"p95": 0.041},
         "thresholds": [
-            {"threshold": "p95 < 500ms", "figure": "p95", "verdict": verdict, "measured": 0.041, "wanted": "< 500 ms", "message": ""}
+            {
+                "threshold": "p95 < 500ms",
+                "figure": "p95",
+                "verdict": verdict,
+                "measured": 0.041,
+                "wanted": "< 500 ms",
+                "message": "",
+            }
         ],
         "message": "",
         "duration": 0.2,
@@ -44,8 +51,16 @@ def entry(name: str, verdict: str = "pass", severity: str = "blocking", **extra:
     return base
 
 
-RUN = run_metadata(started=1_700_000_000.0, finished=1_700_000_012.5, exit_status=1, environment="staging",
-                   base_url="https://app:hunter22@staging.example/", argv=["gates"], pytest_version="9.0", commit="abc123")
+RUN = run_metadata(
+    started=1_700_000_000.0,
+    finished=1_700_000_012.5,
+    exit_status=1,
+    environment="staging",
+    base_url="https://app:hunter22@staging.example/",
+    argv=["gates"],
+    pytest_version="9.0",
+    commit="abc123",
+)
 
 
 def test_report_validates_against_its_schema_when_built_from_entries() -> None:
@@ -65,7 +80,13 @@ def test_schema_rejects_a_report_when_a_gate_lacks_its_verdict() -> None:
 
 
 def test_summary_counts_blocking_failures_when_warnings_and_errors_mix() -> None:
-    gates = [entry("a"), entry("b", "fail"), entry("c", "warning", "warning"), entry("d", "error"), entry("e", "fail", "warning")]
+    gates = [
+        entry("a"),
+        entry("b", "fail"),
+        entry("c", "warning", "warning"),
+        entry("d", "error"),
+        entry("e", "fail", "warning"),
+    ]
     assert summarize(gates) == {"total": 5, "pass": 1, "fail": 2, "warning": 1, "error": 1, "blocking_failures": 2}
     assert not passes_gates({"summary": summarize(gates)})
     assert passes_gates({"summary": summarize([entry("a"), entry("c", "warning", "warning")])})
@@ -117,7 +138,9 @@ def test_read_report_returns_the_report_when_version_matches(tmp_path: Path) -> 
         ('{"schema": "pytest-prodgate/gate-report", "version": 99}', "version 99; this prodgate reads version 1"),
     ],
 )
-def test_read_report_names_the_problem_when_the_file_is_wrong(tmp_path: Path, content: str | None, message: str) -> None:
+def test_read_report_names_the_problem_when_the_file_is_wrong(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
     path = tmp_path / "r.json"
     if content is not None:
         path.write_text(content)

@@ -8,18 +8,35 @@ from pytest_prodgate.report.markdown import MARKER, append_step_summary, render_
 
 
 def gate(name: str, verdict: str, decided: str = "p95 41 ms < 500 ms", message: str = "") -> dict[str, object]:
-    return {"nodeid": f"gates/test_g.py::{name}", "name": name, "family": "performance", "severity": "blocking",
-            "verdict": verdict, "decided_by": decided, "message": message}
+    return {
+        "nodeid": f"gates/test_g.py::{name}",
+        "name": name,
+        "family": "performance",
+        "severity": "blocking",
+        "verdict": verdict,
+        "decided_by": decided,
+        "message": message,
+    }
 
 
 def report(*gates: dict[str, object], blocking: int = 0) -> dict[str, object]:
     counts = {v: sum(1 for g in gates if g["verdict"] == v) for v in ("pass", "fail", "warning", "error")}
-    return {"run": {"environment": "staging", "base_url": "http://127.0.0.1:8000", "git_commit": "0123456789abcdef"},
-            "summary": {"total": len(gates), **counts, "blocking_failures": blocking}, "gates": list(gates)}
+    return {
+        "run": {"environment": "staging", "base_url": "http://127.0.0.1:8000", "git_commit": "0123456789abcdef"},
+        "summary": {"total": len(gates), **counts, "blocking_failures": blocking},
+        "gates": list(gates),
+    }
 
 
 def test_failures_come_first_when_gates_are_mixed() -> None:
-    text = render_markdown(report(gate("a_pass", "pass"), gate("b_warn", "warning"), gate("c_fail", "fail", message="p95 = 812 ms"), blocking=1))
+    text = render_markdown(
+        report(
+            gate("a_pass", "pass"),
+            gate("b_warn", "warning"),
+            gate("c_fail", "fail", message="p95 = 812 ms"),
+            blocking=1,
+        )
+    )
     rows = [line for line in text.splitlines() if line.startswith("| :")]
     assert [row.split("`")[1] for row in rows] == ["c_fail", "b_warn", "a_pass"]
     assert text.startswith(MARKER)

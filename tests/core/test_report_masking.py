@@ -35,13 +35,27 @@ def test_traceback_keeps_its_shape_when_secrets_are_masked() -> None:
 
 def test_sections_and_properties_are_masked_when_they_hold_secrets() -> None:
     pairs = [("Captured stdout call", "printed s3cr3t-XYZ"), ("api_key", "plain"), ("prodgate.figure.p95", 0.04)]
-    assert mask_pairs(pairs, REDACTOR) == [("Captured stdout call", f"printed {MASK}"), ("api_key", MASK), ("prodgate.figure.p95", 0.04)]
+    assert mask_pairs(pairs, REDACTOR) == [
+        ("Captured stdout call", f"printed {MASK}"),
+        ("api_key", MASK),
+        ("prodgate.figure.p95", 0.04),
+    ]
 
 
 def test_metadata_table_is_masked_when_keys_or_values_are_secret() -> None:
-    metadata = {"Python": "3.11", "CI_JOB_TOKEN": "abc", "Base URL": "postgresql://app:pw-ABC@db/x", "Packages": {"AUTH_X": "y"}}
+    metadata = {
+        "Python": "3.11",
+        "CI_JOB_TOKEN": "abc",
+        "Base URL": "postgresql://app:pw-ABC@db/x",
+        "Packages": {"AUTH_X": "y"},
+    }
     mask_metadata(metadata, REDACTOR)
-    assert metadata == {"Python": "3.11", "CI_JOB_TOKEN": MASK, "Base URL": f"postgresql://app:{MASK}@db/x", "Packages": {"AUTH_X": MASK}}
+    assert metadata == {
+        "Python": "3.11",
+        "CI_JOB_TOKEN": MASK,
+        "Base URL": f"postgresql://app:{MASK}@db/x",
+        "Packages": {"AUTH_X": MASK},
+    }
 
 
 def test_secret_named_settings_are_found_when_nested() -> None:
@@ -51,7 +65,9 @@ def test_secret_named_settings_are_found_when_nested() -> None:
 
 def test_report_core_imports_when_pytest_is_unavailable() -> None:
     modules = ["charts", "jsonreport", "markdown", "htmlparts", "masking", "serial", "config"]
-    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(f"import pytest_prodgate.report.{m}" for m in modules)
+    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(
+        f"import pytest_prodgate.report.{m}" for m in modules
+    )
     code += "\nimport pytest_prodgate.report"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

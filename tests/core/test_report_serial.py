@@ -30,7 +30,7 @@ def test_holders_never_overlap_when_two_processes_want_the_lock(tmp_path: Path) 
         assert proc.wait(timeout=60) == 0
     lines = log.read_text().splitlines()
     assert len(lines) == 12
-    for start, end in zip(lines[::2], lines[1::2]):
+    for start, end in zip(lines[::2], lines[1::2], strict=False):
         assert start.startswith("start ") and end == "end " + start.split()[1]
 
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-SUITE = '''
+SUITE = """
 import pytest
 
 def load_result(p95):
@@ -40,7 +40,7 @@ def test_live():
 
 def test_not_a_gate():
     pass
-'''
+"""
 
 GATES = {
     "test_suite.py::test_catalogue_load": ("performance", "pass", {"p95": 0.041, "error_rate": 0.002, "rps": 131.0}),
@@ -50,7 +50,15 @@ GATES = {
     "test_suite.py::test_live": ("health", "pass", {}),
 }
 
-REPORT_ARGS = ["--html=r.html", "--self-contained-html", "--prodgate-json", "r.json", "--prodgate-markdown", "r.md", "--junitxml=r.xml"]
+REPORT_ARGS = [
+    "--html=r.html",
+    "--self-contained-html",
+    "--prodgate-json",
+    "r.json",
+    "--prodgate-markdown",
+    "r.md",
+    "--junitxml=r.xml",
+]
 
 
 def json_gates(path: Path) -> dict[str, tuple[Any, ...]]:
@@ -65,8 +73,15 @@ def junit_gates(path: Path) -> dict[str, tuple[Any, ...]]:
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
         if "prodgate.verdict" not in props:
             continue
-        figures = {k.removeprefix("prodgate.figure."): float(v) for k, v in props.items() if k and k.startswith("prodgate.figure.")}
-        found[f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"] = (props["prodgate.verdict"], figures)
+        figures = {
+            k.removeprefix("prodgate.figure."): float(v)
+            for k, v in props.items()
+            if k and k.startswith("prodgate.figure.")
+        }
+        found[f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"] = (
+            props["prodgate.verdict"],
+            figures,
+        )
     return found
 
 

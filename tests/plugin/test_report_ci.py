@@ -19,6 +19,7 @@ pytest_plugins = ["pytester"]
 def load_yaml(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text)
 
+
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = ROOT / "ci" / "github" / "prodgate.yml"
 GITLAB = ROOT / "ci" / "gitlab" / "prodgate.gitlab-ci.yml"
@@ -27,7 +28,10 @@ GITLAB = ROOT / "ci" / "gitlab" / "prodgate.gitlab-ci.yml"
 def check_jsonschema(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -45,7 +49,9 @@ def test_template_is_valid_when_checked_against_its_ci_schema(schema: str, path:
         ("vendor.gitlab-ci", GITLAB, "      when: always\n", "      when: sometimes\n"),
     ],
 )
-def test_validator_rejects_a_template_when_it_is_broken(tmp_path: Path, schema: str, path: Path, old: str, new: str) -> None:
+def test_validator_rejects_a_template_when_it_is_broken(
+    tmp_path: Path, schema: str, path: Path, old: str, new: str
+) -> None:
     broken = tmp_path / path.name
     broken.write_text(path.read_text().replace(old, new, 1))
     done = check_jsonschema(schema, broken)
@@ -74,7 +80,10 @@ def test_github_workflow_deploys_only_when_both_gate_runs_pass() -> None:
     workflow = load_yaml(GITHUB.read_text())
     gates, deploy = workflow["jobs"]["gates"], workflow["jobs"]["deploy"]
     steps = {step.get("id") or step.get("name"): step for step in gates["steps"]}
-    assert steps["Upload the reports"]["uses"].startswith("actions/upload-artifact@") and steps["Upload the reports"]["if"] == "always()"
+    assert (
+        steps["Upload the reports"]["uses"].startswith("actions/upload-artifact@")
+        and steps["Upload the reports"]["if"] == "always()"
+    )
     assert "gh pr comment" in steps["Post the gate summary on the pull request"]["run"]
     assert "steps.readiness.outcome" in str(steps["verdict"]) and "steps.performance.outcome" in str(steps["verdict"])
     assert deploy["needs"] == "gates" and "needs.gates.outputs.passed == 'true'" in deploy["if"]
@@ -112,4 +121,6 @@ def test_template_pytest_commands_write_every_report_when_run(pytester: pytest.P
     for args in commands:
         pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
     written = sorted(p.name for p in (pytester.path / "reports").iterdir())
-    assert written == [f"{family}.{ext}" for family in ("performance", "readiness") for ext in ("html", "json", "md", "xml")]
+    assert written == [
+        f"{family}.{ext}" for family in ("performance", "readiness") for ext in ("html", "json", "md", "xml")
+    ]

@@ -19,10 +19,12 @@ def test_every_report_is_written_when_all_options_are_given(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess(*REPORT_ARGS)
     assert result.parseoutcomes() == {"passed": 4, "failed": 1, "warned": 1}
     root = Path(pytester.path)
-    result.stdout.fnmatch_lines([
-        f"prodgate: JSON gate report written to {root / 'r.json'}",
-        f"prodgate: Markdown gate summary written to {root / 'r.md'}",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"prodgate: JSON gate report written to {root / 'r.json'}",
+            f"prodgate: Markdown gate summary written to {root / 'r.md'}",
+        ]
+    )
     report = json.loads((root / "r.json").read_text())
     jsonschema.validate(report, load_schema())
     assert report["summary"] == {"total": 5, "pass": 3, "fail": 1, "warning": 1, "error": 0, "blocking_failures": 1}
@@ -35,8 +37,11 @@ def test_every_report_is_written_when_all_options_are_given(pytester: pytest.Pyt
     assert search["message"].startswith("p95 = 812 ms, wanted < 500 ms")
     assert len(search["details"]["load"]["series"]) == 20
     assert markdown_gates(root / "r.md") == {
-        "test_search_load": "fail", "test_certificate": "warning",
-        "test_orphans": "pass", "test_catalogue_load": "pass", "test_live": "pass",
+        "test_search_load": "fail",
+        "test_certificate": "warning",
+        "test_orphans": "pass",
+        "test_catalogue_load": "pass",
+        "test_live": "pass",
     }
     assert list(markdown_gates(root / "r.md"))[0] == "test_search_load"  # failures first
     assert junit_gates(root / "r.xml") == {k: (v[1], v[2]) for k, v in GATES.items()}
@@ -54,7 +59,9 @@ def test_paths_come_from_configuration_when_no_option_is_given(pytester: pytest.
     assert "test_search_load" in (pytester.path / "out" / "gates.md").read_text()
 
 
-def test_summary_goes_to_github_when_step_summary_is_set(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_summary_goes_to_github_when_step_summary_is_set(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     step = pytester.path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
     pytester.makepyfile(test_suite=SUITE)

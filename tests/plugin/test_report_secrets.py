@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -11,7 +9,7 @@ pytest_plugins = ["pytester"]
 SECRET = "s3cr3t-XYZ"
 DSN_PASSWORD = "pw-ABC"
 
-LEAKY = '''
+LEAKY = """
 import logging, os
 import pytest
 
@@ -51,7 +49,7 @@ def test_setup_leak(broken):
 @pytest.mark.health
 def test_passes_but_prints():
     print("passing test printed", KEY, DSN)
-'''
+"""
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
@@ -65,12 +63,27 @@ def test_no_secret_is_written_anywhere_when_a_failing_suite_prints_them(
     pytester.makepyfile(test_leaky=LEAKY)
     result = pytester.runpytest_subprocess(
         *workers,
-        "-v", "-rA", "--showlocals", "--log-level=INFO",
-        "--html=out/r.html", "--self-contained-html",
-        "--prodgate-json", "out/r.json", "--prodgate-markdown", "out/r.md", "--junitxml=out/r.xml", "-o", "junit_logging=all",
-        "--metadata", "DATABASE_URL", f"postgresql://app:{DSN_PASSWORD}@db/x",
-        "--metadata", "deploy", f"key {SECRET}",
-        "--base-url", f"http://app:{DSN_PASSWORD}@127.0.0.1:9",
+        "-v",
+        "-rA",
+        "--showlocals",
+        "--log-level=INFO",
+        "--html=out/r.html",
+        "--self-contained-html",
+        "--prodgate-json",
+        "out/r.json",
+        "--prodgate-markdown",
+        "out/r.md",
+        "--junitxml=out/r.xml",
+        "-o",
+        "junit_logging=all",
+        "--metadata",
+        "DATABASE_URL",
+        f"postgresql://app:{DSN_PASSWORD}@db/x",
+        "--metadata",
+        "deploy",
+        f"key {SECRET}",
+        "--base-url",
+        f"http://app:{DSN_PASSWORD}@127.0.0.1:9",
     )
     result.assert_outcomes(passed=1, failed=4, errors=1)
     terminal = "\n".join(result.outlines + result.errlines)
@@ -78,7 +91,9 @@ def test_no_secret_is_written_anywhere_when_a_failing_suite_prints_them(
     written = [p for p in pytester.path.rglob("*") if p.is_file() and p.name != "test_leaky.py"]
     names = {p.relative_to(pytester.path).as_posix() for p in written}
     assert {"out/r.html", "out/r.json", "out/r.md", "out/r.xml", "github-step-summary.md"} <= names
-    scanned = {"terminal": terminal.encode()} | {p.relative_to(pytester.path).as_posix(): p.read_bytes() for p in written}
+    scanned = {"terminal": terminal.encode()} | {
+        p.relative_to(pytester.path).as_posix(): p.read_bytes() for p in written
+    }
     leaks = {name for name, data in scanned.items() if SECRET.encode() in data or DSN_PASSWORD.encode() in data}
     assert leaks == set(), f"secret found in {sorted(leaks)}"
     # The masked values are there: the reports still say what happened.

@@ -37,8 +37,9 @@ def test_reports_hold_the_same_gates_when_run_with_two_workers(pytester: pytest.
     pytester.makepyfile(test_suite=SUITE)
     serial = pytester.mkdir("serial")
     parallel = pytester.mkdir("parallel")
-    one = pytester.runpytest_subprocess(*REPORT_ARGS, "--rootdir", str(pytester.path), str(pytester.path / "test_suite.py"),
-                                        "-o", f"cache_dir={serial}")
+    one = pytester.runpytest_subprocess(
+        *REPORT_ARGS, "--rootdir", str(pytester.path), str(pytester.path / "test_suite.py"), "-o", f"cache_dir={serial}"
+    )
     for name in ("r.json", "r.md", "r.xml", "r.html"):
         (pytester.path / name).rename(serial / name)
     two = pytester.runpytest_subprocess(*REPORT_ARGS, "-n", "2")
@@ -56,7 +57,7 @@ def test_reports_hold_the_same_gates_when_run_with_two_workers(pytester: pytest.
     assert "@prodgate-performance" not in (parallel / "r.xml").read_text() + (parallel / "r.json").read_text()
 
 
-TIMED = '''
+TIMED = """
 import os, time
 import pytest
 
@@ -78,7 +79,7 @@ def test_ready(n):
     stamp(f"ready{n}", "start")
     time.sleep(0.05)
     stamp(f"ready{n}", "end")
-'''
+"""
 
 
 def intervals(path: Path, prefix: str) -> list[tuple[float, float, str]]:
@@ -96,7 +97,7 @@ def test_performance_gates_never_overlap_when_run_with_two_workers(pytester: pyt
     result.assert_outcomes(passed=8)
     loads = intervals(pytester.path / "stamps.txt", "load")
     assert len(loads) == 4
-    for (_, end, _), (start, _, _) in zip(loads, loads[1:]):
+    for (_, end, _), (start, _, _) in zip(loads, loads[1:], strict=False):
         assert end <= start, f"performance gates overlapped: {loads}"
     if not dist or dist[1] == "load":
         assert len({worker for _, _, worker in loads}) == 1  # one group, one worker
