@@ -223,9 +223,7 @@ def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
     elif abs(shown) >= 100:
         text = f"{shown:.0f}"
     else:
-        text = f"{shown:.3g}"
-        if "e" in text:
-            text = f"{shown:.6f}".rstrip("0").rstrip(".")
+        text = f"{shown:.3g}"  # three significant digits; scientific notation only for tiny values
     return f"{text} {unit}" if unit else text
 
 
