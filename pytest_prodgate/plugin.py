@@ -96,11 +96,25 @@ def _wants_demo(config: pytest.Config) -> bool:
 
 
 def _prepare_demo(config: pytest.Config) -> None:
-    """Make a run directory for the demo; pytest-xdist hands the option to its workers."""
-    if hasattr(config, "workerinput") or not _wants_demo(config):
+    """Make a run directory for the demo; ``pytest_configure_node`` hands it to xdist workers."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # Workers parse the command line again: the controller's run directory comes in workerinput.
+        if workerinput.get("prodgate_run_dir"):
+            config.option.prodgate_run_dir = workerinput["prodgate_run_dir"]
+        return
+    if not _wants_demo(config):
         return
     config.option.prodgate_run_dir = tempfile.mkdtemp(prefix="prodgate-run-")
     config.stash[run_dir_owner_key] = Path(config.option.prodgate_run_dir)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist (controller): give each worker the run directory of the shared demo service."""
+    run_dir = getattr(node.config.option, "prodgate_run_dir", None)
+    if run_dir:
+        node.workerinput["prodgate_run_dir"] = run_dir
 
 
 def _needs_target(item: pytest.Item) -> bool:
