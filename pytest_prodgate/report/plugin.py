@@ -36,6 +36,7 @@ class ReportState:
     redactor: Redactor | None = None
     written: list[tuple[str, Path]] = field(default_factory=list)
     lock: Path | None = None
+    redactor_has_settings: bool = False
 
 
 def add_report_options(addoption: Any, addini: Any | None = None) -> None:
@@ -88,12 +89,12 @@ def redactor_for(config: pytest.Config) -> Redactor:
     """The run's redactor: secret-named variables, URL passwords, the configuration's ``secrets`` names."""
     state = _state(config)
     settings = _settings(config)
-    if state.redactor is None or (settings is not None and not getattr(state, "_with_settings", False)):
+    if state.redactor is None or (settings is not None and not state.redactor_has_settings):
         names = list(settings.get("secrets", []) or []) if settings is not None else []
         redactor = Redactor(names=names)
         if settings is not None:
             redactor.add(*secret_setting_values(settings.settings))
-            state._with_settings = True  # type: ignore[attr-defined]
+            state.redactor_has_settings = True
         state.redactor = redactor
     return state.redactor
 
@@ -101,6 +102,7 @@ def redactor_for(config: pytest.Config) -> Redactor:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     _state(config)
+    config.pluginmanager.register(WarningMasker(config), "prodgate-warning-masker")
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         # Workers parse the original arguments again: the controller's choice comes in workerinput.
@@ -230,6 +232,20 @@ def pytest_make_collect_report(
     report = yield
     _mask_report(report, redactor_for(collector.config))
     return report
+
+
+class WarningMasker:
+    """Masks a secret in a warning's text before the warnings summary (or an xdist worker) takes it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: Any) -> None:
+        message = getattr(warning_message, "message", None)
+        if isinstance(message, Warning) and message.args:
+            redactor = redactor_for(self.config)
+            message.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in message.args)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -48,6 +48,8 @@ def test_setup_leak(broken):
 
 @pytest.mark.health
 def test_passes_but_prints():
+    import warnings
+    warnings.warn(f"deprecated login with {KEY}", UserWarning)
     print("passing test printed", KEY, DSN)
 """
 
@@ -100,3 +102,4 @@ def test_no_secret_is_written_anywhere_when_a_failing_suite_prints_them(
     assert b"Bearer" not in scanned["out/r.json"] and b'"Authorization": "********"' in scanned["out/r.json"]
     assert b"SECRET_KEY = ********" in scanned["out/r.xml"]
     assert "********" in (pytester.path / "out" / "r.md").read_text()
+    assert "UserWarning: deprecated login with ********" in terminal
