@@ -39,12 +39,21 @@ class HtmlGateReport:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Attach each gate's thresholds, figures and charts as an HTML extra (before pytest-html reads it)."""
+        from pytest_html import extras
+
+        from pytest_prodgate.report.plugin import redactor_for, report_setting
+
+        redactor = redactor_for(self.config)
+        for extra in getattr(report, "extras", []):  # extras a test added itself (text, JSON, HTML, URLs)
+            if (
+                isinstance(extra, dict)
+                and extra.get("format_type") != "image"
+                and isinstance(extra.get("content"), (str, dict, list))
+            ):
+                extra["content"] = redactor.data(extra["content"])
         entry = getattr(report, "prodgate", None)
         if entry is None:
             return
-        from pytest_html import extras
-
-        from pytest_prodgate.report.plugin import report_setting
 
         detail = gate_detail_html(entry, charts=bool(report_setting(self.config, "charts")))
         report.extras = [*getattr(report, "extras", []), extras.html(detail)]  # type: ignore[attr-defined]

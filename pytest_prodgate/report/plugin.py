@@ -37,6 +37,8 @@ class ReportState:
     written: list[tuple[str, Path]] = field(default_factory=list)
     lock: Path | None = None
     redactor_has_settings: bool = False
+    commit: str | None = None
+    commit_known: bool = False
 
 
 def add_report_options(addoption: Any, addini: Any | None = None) -> None:
@@ -277,6 +279,13 @@ def _path_option(config: pytest.Config, name: str) -> str | None:
     return str(value) if value else None
 
 
+def _commit(config: pytest.Config) -> str | None:
+    state = _state(config)
+    if not state.commit_known:
+        state.commit, state.commit_known = git_commit(config.rootpath), True
+    return state.commit
+
+
 def gate_report(config: pytest.Config, exit_status: int) -> dict[str, Any]:
     """The JSON gate report for this run so far (controller side), secrets masked."""
     from pytest_prodgate.plugin import gate_entries
@@ -290,7 +299,7 @@ def gate_report(config: pytest.Config, exit_status: int) -> dict[str, Any]:
         base_url=config.getoption("base_url", None),
         argv=list(config.invocation_params.args),
         pytest_version=pytest.__version__,
-        commit=git_commit(config.rootpath),
+        commit=_commit(config),
     )
     latest: dict[str, dict[str, Any]] = {}
     for entry in gate_entries(config):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -30,7 +33,10 @@ def test_load_leak(gate):
     gate.attach("load", {"series": [{"t": 0, "rps": 1, "p95": 0.5, "errors": 0}], "note": KEY})
 
 @pytest.mark.health
-def test_check_leak(gate):
+def test_check_leak(gate, extras):
+    import pytest_html
+    extras.append(pytest_html.extras.text("token " + KEY, name="note"))
+    extras.append(pytest_html.extras.html("<p>" + DSN + "</p>"))
     gate.record("status", 500)
     gate.check("status == 200")
 
@@ -96,6 +102,12 @@ def test_no_secret_is_written_anywhere_when_a_failing_suite_prints_them(
     scanned = {"terminal": terminal.encode()} | {
         p.relative_to(pytester.path).as_posix(): p.read_bytes() for p in written
     }
+    # pytest-html keeps text extras base64-encoded in data: URIs; decode them and scan them too.
+    page = scanned["out/r.html"].decode()
+    encoded = re.findall(r"data:text/plain;(?:charset=utf-8;)?base64,([A-Za-z0-9+/=]+)", page)
+    assert encoded, "the text extra is in the report"
+    scanned |= {f"out/r.html data URI {i}": base64.b64decode(e) for i, e in enumerate(encoded)}
+    assert any(b"token ********" in v for k, v in scanned.items() if "data URI" in k)
     leaks = {name for name, data in scanned.items() if SECRET.encode() in data or DSN_PASSWORD.encode() in data}
     assert leaks == set(), f"secret found in {sorted(leaks)}"
     # The masked values are there: the reports still say what happened.
