@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from pytest_prodgate.config import ProdgateConfig
+from pytest_prodgate.gate import FAMILIES
+from pytest_prodgate.plugin import config_key, gate_entries
 from pytest_prodgate.redact import Redactor
 from pytest_prodgate.report.config import DEFAULTS
 from pytest_prodgate.report.jsonreport import build_report, git_commit, run_metadata, write_atomically, write_report
@@ -67,9 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_report_options(group.addoption, parser.addini)
 
 
-def _settings(config: pytest.Config) -> Any:
-    from pytest_prodgate.plugin import config_key
-
+def _settings(config: pytest.Config) -> ProdgateConfig | None:
     return config.stash.get(config_key, None)
 
 
@@ -116,9 +117,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(GroupSuffixRemover(), "prodgate-group-suffix")
     if config.getoption("htmlpath", None):
         config.pluginmanager.register(HtmlGateReport(config), "prodgate-html")
-    # pytest-xdist: "-n N" means --dist load; loadgroup is load plus groups, so performance gates share one worker.
-    if config.getoption("dist", "no") == "load" and report_setting(config, "serial_performance"):
-        config.option.dist = "loadgroup"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name in ("prodgate-warning-masker", "prodgate-group-suffix", "prodgate-html"):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -131,8 +136,6 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def _is_performance(item: pytest.Item) -> bool:
-    from pytest_prodgate.gate import FAMILIES
-
     for marker in item.iter_markers():
         if marker.name in FAMILIES:
             return marker.name == "performance"
@@ -263,6 +266,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Mask pytest-metadata's environment table before pytest-html and the header read it."""
     config = session.config
     _state(config).started = time.time()
+    # pytest-xdist: "-n N" means --dist load; loadgroup is load plus groups, so performance gates share one
+    # worker. Here, not in pytest_configure: [tool.prodgate] is loaded by now, and xdist starts its workers later.
+    if not hasattr(config, "workerinput") and config.getoption("dist", "no") == "load":
+        if report_setting(config, "serial_performance"):
+            config.option.dist = "loadgroup"
     try:
         from pytest_metadata.plugin import metadata_key
     except ImportError:  # pragma: no cover - pytest-metadata comes with pytest-html
@@ -288,8 +296,6 @@ def _commit(config: pytest.Config) -> str | None:
 
 def gate_report(config: pytest.Config, exit_status: int) -> dict[str, Any]:
     """The JSON gate report for this run so far (controller side), secrets masked."""
-    from pytest_prodgate.plugin import gate_entries
-
     settings = _settings(config)
     run = run_metadata(
         started=_state(config).started,

@@ -102,3 +102,32 @@ def test_performance_gates_never_overlap_when_run_with_two_workers(pytester: pyt
     if not dist or dist[1] == "load":
         assert len({worker for _, _, worker in loads}) == 1  # one group, one worker
     result.stdout.no_fnmatch_line("*@prodgate-performance*")
+
+
+GROUPED = """
+import pytest
+
+@pytest.mark.performance
+def test_load(request):
+    marker = request.node.get_closest_marker("xdist_group")
+    print("GROUP", marker.args[0] if marker else None, request.config.option.loadgroup)
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("", "GROUP prodgate-performance True"),
+        ("[tool.prodgate.report]\nserial_performance = false\n", "GROUP None False"),
+    ],
+    ids=["default", "serial_performance=false"],
+)
+def test_performance_gates_are_grouped_unless_turned_off_when_run_with_xdist(
+    pytester: pytest.Pytester, setting: str, expected: str
+) -> None:
+    if setting:
+        pytester.makepyprojecttoml(setting)
+    pytester.makepyfile(test_grouped=GROUPED)
+    result = pytester.runpytest_subprocess("-n", "2", "-rP")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([expected])
