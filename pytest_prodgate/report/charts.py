@@ -139,8 +139,36 @@ def _x_ticks(start: float, span: float) -> list[str]:
     return parts
 
 
-def latency_chart(histogram: Any = None, percentiles: Any = None) -> str | None:
-    """Latency distribution (bars) with p50/p95/p99 marked; ``None`` without a histogram or percentiles."""
+def _percentile_points(percentiles: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """``(rank in %, latency in s)`` from keys such as min, p50, p99.9, max; sorted by rank."""
+    points = []
+    for name, value in percentiles.items():
+        latency = _number(value)
+        if latency is None or latency < 0:
+            continue
+        if name == "min":
+            rank = 0.0
+        elif name == "max":
+            rank = 100.0
+        elif name.startswith("p"):
+            try:
+                rank = float(name[1:])
+            except ValueError:
+                continue
+            if not 0 <= rank <= 100:
+                continue
+        else:
+            continue
+        points.append((rank, latency))
+    return sorted(points)
+
+
+def latency_chart(histogram: Any = None, percentiles: Any = None, *, label: str = "") -> str | None:
+    """Latency distribution with p50/p95/p99 marked; ``None`` without a histogram or percentiles.
+
+    With a histogram: requests per latency bucket. Without one: the percentile curve (latency against
+    the share of requests at or under it) from whatever percentiles there are (min, p50, p90, ..., max).
+    """
     bins = []
     for pair in histogram if isinstance(histogram, Sequence) and not isinstance(histogram, str) else ():
         if isinstance(pair, Sequence) and len(pair) >= 2:
@@ -148,26 +176,42 @@ def latency_chart(histogram: Any = None, percentiles: Any = None) -> str | None:
             if latency is not None and count is not None and latency >= 0 and count >= 0:
                 bins.append((latency, count))
     marks = {}
+    curve: list[tuple[float, float]] = []
     if isinstance(percentiles, Mapping):
         for name in MARKS:
             value = _number(percentiles.get(name))
             if value is not None and value >= 0:
                 marks[name] = value
-    if not bins and not marks:
+        curve = _percentile_points(percentiles) if not bins else []
+    if not bins and not marks and len(curve) < 2:
         return None
     bins.sort()
-    x_top = _nice_max(max([latency for latency, _ in bins] + list(marks.values())) * 1.05)
-    y_top = _nice_max(max((count for _, count in bins), default=1))
-    parts = _open("Latency distribution", "prodgate-latency")
-    parts += _y_axis(y_top, "requests")
-    bar_w = max(2.0, PLOT_W / max(len(bins), 1) * 0.8)
-    for latency, count in bins:
-        x = MARGIN_LEFT + PLOT_W * latency / x_top
-        h = PLOT_H * count / y_top
-        parts.append(
-            f'<rect class="bar" x="{x - bar_w / 2:.1f}" y="{MARGIN_TOP + PLOT_H - h:.1f}" width="{bar_w:.1f}" '
-            f'height="{h:.1f}" fill="{BAR}"><title>{_ms(latency)}: {_short(count)}</title></rect>'
+    x_top = _nice_max(max([latency for latency, _ in bins] + list(marks.values()) + [v for _, v in curve]) * 1.05)
+    title = "Latency distribution" if bins or len(curve) < 2 else "Latency distribution (percentiles)"
+    parts = _open(f"{label}{title}", "prodgate-latency")
+    if bins or len(curve) < 2:
+        y_top = _nice_max(max((count for _, count in bins), default=1))
+        parts += _y_axis(y_top, "requests")
+        bar_w = max(2.0, PLOT_W / max(len(bins), 1) * 0.8)
+        for latency, count in bins:
+            x = MARGIN_LEFT + PLOT_W * latency / x_top
+            h = PLOT_H * count / y_top
+            parts.append(
+                f'<rect class="bar" x="{x - bar_w / 2:.1f}" y="{MARGIN_TOP + PLOT_H - h:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" fill="{BAR}"><title>{_ms(latency)}: {_short(count)}</title></rect>'
+            )
+    else:
+        parts += _y_axis(100.0, "% of requests at or under", fmt=lambda v: f"{v:.0f}%")
+        coords = " ".join(
+            f"{MARGIN_LEFT + PLOT_W * latency / x_top:.1f},{MARGIN_TOP + PLOT_H * (1 - rank / 100):.1f}"
+            for rank, latency in curve
         )
+        parts.append(f'<polyline class="line line-cdf" points="{coords}" fill="none" stroke="{BAR}" stroke-width="3"/>')
+        for rank, latency in curve:
+            x, y = MARGIN_LEFT + PLOT_W * latency / x_top, MARGIN_TOP + PLOT_H * (1 - rank / 100)
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{BAR}"><title>{rank:g}%: {_ms(latency)}</title></circle>'
+            )
     for offset, (name, value) in enumerate(marks.items()):
         x = MARGIN_LEFT + PLOT_W * value / x_top
         color = MARKS[name]
@@ -198,7 +242,7 @@ def _polyline(
     return f'<polyline class="line line-{name}" points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>'
 
 
-def throughput_chart(series: Any) -> str | None:
+def throughput_chart(series: Any, *, label: str = "") -> str | None:
     """Requests per second (left axis) and p95 latency (right axis) over time."""
     if not isinstance(series, Sequence) or isinstance(series, str):
         return None
@@ -207,7 +251,7 @@ def throughput_chart(series: Any) -> str | None:
     if not rps and not p95:
         return None
     start, span = _x_scale(rps + p95)
-    parts = _open("Requests per second and p95 over time", "prodgate-throughput")
+    parts = _open(f"{label}Requests per second and p95 over time", "prodgate-throughput")
     if rps:
         rps_top = _nice_max(max(v for _, v in rps) * 1.05)
         parts += _y_axis(rps_top, "requests/s", color=RPS)
@@ -226,7 +270,7 @@ def throughput_chart(series: Any) -> str | None:
     return "".join(parts)
 
 
-def errors_chart(series: Any) -> str | None:
+def errors_chart(series: Any, *, label: str = "") -> str | None:
     """Errors per second over time (bars); drawn even when every bar is zero, to show there were none."""
     if not isinstance(series, Sequence) or isinstance(series, str):
         return None
@@ -235,7 +279,7 @@ def errors_chart(series: Any) -> str | None:
         return None
     start, span = _x_scale(errors)
     top = _nice_max(max(v for _, v in errors))
-    parts = _open(f"Errors over time ({_short(sum(v for _, v in errors))} in all)", "prodgate-errors")
+    parts = _open(f"{label}Errors over time ({_short(sum(v for _, v in errors))} in all)", "prodgate-errors")
     parts += _y_axis(top, "errors/s", color=ERRORS)
     bar_w = max(2.0, PLOT_W / max(len(errors), 1) * 0.7)
     for t, value in errors:
@@ -252,14 +296,23 @@ def errors_chart(series: Any) -> str | None:
 
 
 def load_charts(details: Any) -> list[str]:
-    """Every chart that a gate's ``details`` (its ``"load"`` entry) has the data for, as SVG strings."""
-    load = details.get("load") if isinstance(details, Mapping) else None
-    if not isinstance(load, Mapping):
+    """Every chart the load results in a gate's ``details`` have the data for, as SVG strings.
+
+    A load result is under ``"load"``, or under ``"load.NAME"`` when the gate ran several (scoped figures);
+    the charts of a named one carry its name in their titles.
+    """
+    if not isinstance(details, Mapping):
         return []
-    series = load.get("series")
-    charts = [
-        latency_chart(load.get("histogram"), load.get("percentiles")),
-        throughput_chart(series),
-        errors_chart(series),
-    ]
+    charts: list[str | None] = []
+    for key in sorted(k for k in details if k == "load" or (isinstance(k, str) and k.startswith("load."))):
+        load = details[key]
+        if not isinstance(load, Mapping):
+            continue
+        label = f"{key[5:]}: " if key != "load" else ""
+        series = load.get("series")
+        charts += [
+            latency_chart(load.get("histogram"), load.get("percentiles"), label=label),
+            throughput_chart(series, label=label),
+            errors_chart(series, label=label),
+        ]
     return [chart for chart in charts if chart]

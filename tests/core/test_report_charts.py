@@ -67,3 +67,43 @@ def test_no_charts_when_a_gate_has_no_load_result() -> None:
 def test_series_without_times_uses_positions_when_t_is_missing() -> None:
     svg = throughput_chart([{"requests": 5}, {"requests": 7}])
     assert svg is not None and len(parse(svg).find(f"{SVG}polyline").get("points").split()) == 2  # type: ignore[union-attr]
+
+
+# What the load fixture attaches: percentiles without a histogram, a series with per-interval figures.
+LOAD_FIXTURE_SHAPE = {
+    "percentiles": {
+        "min": 0.002,
+        "avg": 0.02,
+        "p50": 0.015,
+        "p90": 0.04,
+        "p95": 0.05,
+        "p99": 0.09,
+        "p99.9": 0.2,
+        "max": 0.31,
+    },
+    "series": [
+        {"t": 1.0 * t, "requests": 100, "rps": 100.0, "errors": 0, "p50": 0.015, "p95": 0.05, "p99": None}
+        for t in range(10)
+    ],
+    "scenarios": {"browse": {"requests": 1000}},
+}
+
+
+def test_percentile_curve_is_drawn_when_there_is_no_histogram() -> None:
+    charts = load_charts({"load": LOAD_FIXTURE_SHAPE})
+    assert len(charts) == 3
+    latency = parse(charts[0])
+    curve = latency.find(f"{SVG}polyline")
+    assert curve is not None and curve.get("class") == "line line-cdf"
+    assert len(curve.get("points", "").split()) == 7  # min, p50, p90, p95, p99, p99.9, max (avg is not a rank)
+    assert "Latency distribution (percentiles)" in "".join(latency.itertext())
+    assert len([m for m in latency.iter(f"{SVG}line") if "mark-" in (m.get("class") or "")]) == 3
+
+
+def test_each_named_load_result_gets_its_charts_when_a_gate_ran_several() -> None:
+    charts = load_charts({"load.search": LOAD_FIXTURE_SHAPE, "load": LOAD_FIXTURE_SHAPE, "attempts": [1]})
+    assert len(charts) == 6
+    titles = ["".join(parse(c).find(f"{SVG}title").itertext()) for c in charts]  # type: ignore[union-attr]
+    assert (
+        titles[0] == "Latency distribution (percentiles)" and titles[3] == "search: Latency distribution (percentiles)"
+    )
