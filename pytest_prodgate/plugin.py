@@ -25,7 +25,12 @@ from pytest_prodgate.summary import count_verdicts, render_table
 from pytest_prodgate.thresholds import ThresholdResult, Verdict
 
 # Family fixtures: each capability's fixtures module, loaded with the plugin.
-pytest_plugins: list[str] = ["pytest_prodgate.report.plugin"]
+pytest_plugins: list[str] = [
+    "pytest_prodgate.readiness.fixtures",
+    "pytest_prodgate.readiness.collect",
+    "pytest_prodgate.health.fixtures",
+    "pytest_prodgate.report.plugin",
+]
 
 config_key = pytest.StashKey[ProdgateConfig]()
 log_key = pytest.StashKey["GateLog"]()
@@ -96,12 +101,10 @@ def _wants_demo(config: pytest.Config) -> bool:
 
 
 def _prepare_demo(config: pytest.Config) -> None:
-    """Make a run directory for the demo; ``pytest_configure_node`` hands it to xdist workers."""
+    """Make a run directory for the demo (a worker takes its controller's, see ``pytest_configure_node``)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
-        # Workers parse the command line again: the controller's run directory comes in workerinput.
-        if workerinput.get("prodgate_run_dir"):
-            config.option.prodgate_run_dir = workerinput["prodgate_run_dir"]
+        config.option.prodgate_run_dir = workerinput.get("prodgate_run_dir")
         return
     if not _wants_demo(config):
         return
@@ -111,7 +114,7 @@ def _prepare_demo(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist (controller): give each worker the run directory of the shared demo service."""
+    """pytest-xdist: workers re-read their options, so hand them the run directory explicitly."""
     run_dir = getattr(node.config.option, "prodgate_run_dir", None)
     if run_dir:
         node.workerinput["prodgate_run_dir"] = run_dir
@@ -292,7 +295,11 @@ def pytest_runtest_makereport(
         if verdict is Verdict.FAIL and spec.severity is Severity.WARNING:
             verdict = Verdict.WARNING
             report.outcome = "passed"
-    decided = _first_line(message) if verdict is not Verdict.PASS and not results else gate.deciding_figure(results)
+    missed = [r for r in results if r.verdict is Verdict.FAIL]
+    if verdict is Verdict.PASS or (missed and isinstance(call.excinfo and call.excinfo.value, GateFailed)):
+        decided = gate.deciding_figure(results)
+    else:  # failed for another reason than a threshold: say that reason, not a passing figure
+        decided = _first_line(message)
     entry = {
         "nodeid": item.nodeid,
         "name": item.name,

@@ -212,7 +212,9 @@ def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
     if math.isnan(value) or math.isinf(value):
         return str(value)
     if not unit:
-        if kind is Kind.DURATION:
+        if kind is Kind.FRACTION:
+            unit = "%"
+        elif kind is Kind.DURATION:
             unit = "ms" if abs(value) < 1 else "s"
         elif kind is Kind.BYTES and abs(value) >= 1024:
             unit = "MB" if abs(value) >= 1024**2 else "KB"
