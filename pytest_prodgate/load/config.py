@@ -19,6 +19,7 @@ from typing import Any
 
 from pytest_prodgate.config import ANY, DURATION, ListOf, TableOf
 from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.memory import MEMORY_SCHEMA
 
 __all__ = ["SCHEMA", "SECTION", "plan_settings"]
 
@@ -45,6 +46,7 @@ SCHEMA: dict[str, Any] = {
     "abort_on_fail": bool,
     "min_samples": int,
 }
+SCHEMA.update(MEMORY_SCHEMA)  # [tool.prodgate.performance.memory], read by the server_memory fixture
 
 WHERE = "[tool.prodgate.performance]"
 
@@ -53,7 +55,7 @@ def plan_settings(section: Mapping[str, Any], where: str = WHERE) -> dict[str, A
     """The section's keys as ``make_plan`` keywords (``thresholds`` is left to the gate)."""
     out: dict[str, Any] = {}
     for key, value in section.items():
-        if key == "thresholds":
+        if key in ("thresholds", "memory"):  # judged by the gate; read by the server_memory fixture
             continue
         if key not in SCHEMA:
             raise ConfigError(f"{where}: unknown key {key!r}")
