@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pytest_prodgate import __version__
+from pytest_prodgate import __version__  # noqa: I001
 from pytest_prodgate.errors import ConfigError, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
 

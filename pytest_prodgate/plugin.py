@@ -5,6 +5,9 @@ Thin glue over the plain-Python core (``thresholds``, ``config``, ``gate``, ``su
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ import pytest
 
 from pytest_prodgate.config import ProdgateConfig, load_config
 from pytest_prodgate.context import DemoInfo, Prodgate
+from pytest_prodgate.demo_target import shared_demo, stop_shared_demo
 from pytest_prodgate.errors import ConfigError, GateFailed
 from pytest_prodgate.gate import Gate, Severity, format_results, overall_verdict
 from pytest_prodgate.markers import GateSpec, gate_spec, register_markers, spec_key
@@ -24,7 +28,7 @@ pytest_plugins: list[str] = []
 
 config_key = pytest.StashKey[ProdgateConfig]()
 log_key = pytest.StashKey["GateLog"]()
-demo_key = pytest.StashKey[Any]()
+run_dir_owner_key = pytest.StashKey[Path]()
 gate_key = pytest.StashKey[Gate]()
 results_key = pytest.StashKey[list[ThresholdResult]]()
 spec_error_key = pytest.StashKey[ConfigError]()
@@ -70,43 +74,63 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[config_key] = settings
-    log = GateLog()
+    log = GateLog(config)
     config.stash[log_key] = log
     config.pluginmanager.register(log, "prodgate-gatelog")
     if not config.getoption("base_url", None) and settings.get("base_url"):
         config.option.base_url = settings.get("base_url")
+    _prepare_demo(config)
 
 
 def _wants_demo(config: pytest.Config) -> bool:
-    if hasattr(config, "workerinput") or config.getoption("base_url", None):
+    if config.getoption("base_url", None) or config.option.collectonly:
         return False
-    if config.option.collectonly:
-        return False
-    flag = config.getoption("prodgate_demo")
-    return bool(flag) or bool(config.stash[config_key].get("demo", False))
+    return bool(config.getoption("prodgate_demo")) or bool(config.stash[config_key].get("demo", False))
+
+
+def _prepare_demo(config: pytest.Config) -> None:
+    """Make a run directory for the demo; pytest-xdist hands the option to its workers."""
+    if hasattr(config, "workerinput") or not _wants_demo(config):
+        return
+    config.option.prodgate_run_dir = tempfile.mkdtemp(prefix="prodgate-run-")
+    config.stash[run_dir_owner_key] = Path(config.option.prodgate_run_dir)
+
+
+_TARGET_FIXTURES = frozenset({"base_url", "prodgate"})
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    config = session.config
-    if not _wants_demo(config):
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    error = item.stash.get(spec_error_key, None)
+    if error is not None:
+        raise error
+    config = item.config
+    run_dir = getattr(config.option, "prodgate_run_dir", None)
+    if not run_dir or config.option.base_url or not _TARGET_FIXTURES & set(getattr(item, "fixturenames", ())):
         return
-    from pytest_prodgate.demo.server import DemoService
-
-    try:
-        service = DemoService.start()
-    except Exception as exc:  # the reason is in the message; a traceback would hide it
-        raise pytest.UsageError(f"could not start the embedded demo service: {exc}") from None
-    config.stash[demo_key] = service
-    # Set before pytest-xdist sends options to its workers, so they target the same service.
-    config.option.base_url = service.base_url
-    config.option.prodgate_demo_info = DemoInfo(service.base_url, service.pid, service.database_url).to_dict()
+    # The first gate that needs a target starts the embedded demo (once per run, across workers).
+    info = shared_demo(Path(run_dir))
+    config.option.base_url = info.base_url
+    config.option.prodgate_demo_info = info.to_dict()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    service = config.stash.get(demo_key, None)
-    if service is not None:
-        service.stop()
+    run_dir = config.stash.get(run_dir_owner_key, None)
+    if run_dir is not None:
+        stop_shared_demo(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def target_description(config: pytest.Config) -> str | None:
+    """``http://... (embedded demo service, pid N)`` or the configured base URL, for summaries and reports."""
+    info = getattr(config.option, "prodgate_demo_info", None)
+    run_dir = getattr(config.option, "prodgate_run_dir", None)
+    if not info and run_dir and (Path(run_dir) / "demo.json").exists():
+        info = json.loads((Path(run_dir) / "demo.json").read_text())
+    if info and info.get("base_url"):
+        return f"{info['base_url']} (embedded demo service, pid {info['pid']})"
+    base_url = config.getoption("base_url", None)
+    return str(base_url) if base_url else None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -114,9 +138,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if settings is None:
         return []
     parts = [f"environment {settings.environment or '(base)'}"]
-    info = getattr(config.option, "prodgate_demo_info", None)
-    if info:
-        parts.append(f"embedded demo service at {info['base_url']} (pid {info['pid']})")
+    if getattr(config.option, "prodgate_run_dir", None):
+        parts.append("target: the embedded demo service (started by the first gate that needs it)")
+    elif config.getoption("base_url", None):
+        parts.append(f"target: {config.getoption('base_url')}")
     return ["prodgate: " + ", ".join(parts)]
 
 
@@ -134,12 +159,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             continue
         if spec is not None:
             item.stash[spec_key] = spec
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    error = item.stash.get(spec_error_key, None)
-    if error is not None:
-        raise error
 
 
 def _gate_for(item: pytest.Item) -> Gate:
@@ -285,7 +304,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 class GateLog:
     """Collects the gate entries of a run (on the xdist controller, from its workers' reports)."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.entries: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -301,6 +321,9 @@ class GateLog:
         terminalreporter.write_sep("=", f"prodgate gates: {counts}")
         for line in lines:
             terminalreporter.write_line(line)
+        target = target_description(self.config)
+        if target:
+            terminalreporter.write_line(f"target: {target}")
         for entry in self.entries:
             if entry["verdict"] == Verdict.WARNING.value:
                 terminalreporter.write_line(f"warning (non-blocking) {entry['nodeid']}:")

@@ -1,0 +1,24 @@
+"""The core never imports pytest, so the CLI and scripts can use it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = [
+    "pytest_prodgate",
+    "pytest_prodgate.thresholds",
+    "pytest_prodgate.config",
+    "pytest_prodgate.gate",
+    "pytest_prodgate.redact",
+    "pytest_prodgate.summary",
+    "pytest_prodgate.cli",
+    "pytest_prodgate.demo_target",
+]
+
+
+def test_core_modules_import_when_pytest_is_unavailable() -> None:
+    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(f"import {name}" for name in CORE)
+    code += "\nfrom pytest_prodgate.cli import build_parser; build_parser()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
