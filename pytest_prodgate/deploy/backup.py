@@ -24,7 +24,7 @@ from pathlib import Path
 
 __all__ = ["backup_sqlite", "folder_is_empty", "make_backup_dir", "prune_backups", "restore_sqlite"]
 
-DEPLOYMENT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+DEPLOYMENT_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")
 
 
 def make_backup_dir(backups_dir: Path, deployment_id: str) -> Path:

@@ -99,14 +99,21 @@ class Deployment:
     def say(self, text: str) -> None:
         print(self.redactor.text(text), file=self.out, flush=True)
 
+    def _shown(self, path: Path | str) -> str:
+        """A path as the plan shows it: relative to the project root when inside it."""
+        try:
+            return str(Path(path).relative_to(self.settings.root))
+        except ValueError:
+            return str(path)
+
     def plan(self) -> list[str]:
         s = self.settings
         q = shlex.quote
         lines = []
         gates = f"pytest -m {q(s.gates)}" if s.gates else "(none)"
         lines.append(f"gates     {gates}  [timeout {s.timeout('gates'):g}s]")
-        backups = [*s.backup, *(f"sqlite backup of {p}" for p in s.sqlite_backup)]
-        where = f"into {s.backups_dir}/<id>/ (keep {s.keep})"
+        backups = [*s.backup, *(f"sqlite backup of {self._shown(p)}" for p in s.sqlite_backup)]
+        where = f"into {self._shown(s.backups_dir)}/<id>/ (keep {s.keep})"
         lines.append(f"backup    {'; '.join(backups) + ' ' + where if backups else '(none)'}  [timeout {s.timeout('backup'):g}s]")
         lines.append(f"run       {s.run or '(nothing)'}  [timeout {s.timeout('run'):g}s]")
         verify = []
@@ -119,8 +126,8 @@ class Deployment:
             lines.append(f"rollback  on failure: {'; '.join(s.rollback)}, then verify again  [timeout {s.timeout('rollback'):g}s]")
         else:
             lines.append(f"rollback  none ({'policy manual' if s.rollback else 'no rollback commands'})")
-        lines.append(f"lock      {self.lock.path}")
-        lines.append(f"record    {s.records_dir / (self.id + '.json')}")
+        lines.append(f"lock      {self._shown(self.lock.path)}")
+        lines.append(f"record    {self._shown(s.records_dir / (self.id + '.json'))}")
         if s.webhooks:
             lines.append(f"notify    {len(s.webhooks)} webhook{'s' if len(s.webhooks) != 1 else ''}")
         return [self.redactor.text(line) for line in lines]
@@ -182,7 +189,9 @@ class Deployment:
         self.save()
         return step
 
-    def run_pytest(self, name: str, expression: str, report_path: Path) -> tuple[GateDecision, dict[str, Any]]:
+    def run_pytest(
+        self, name: str, expression: str, report_path: Path, **more: Any
+    ) -> tuple[GateDecision, dict[str, Any]]:
         """Run the gates selected by ``expression`` and decide on the JSON report."""
         started = time.time()
         command = [sys.executable, "-m", "pytest", "-m", expression, "--prodgate-json", str(report_path)]
@@ -196,7 +205,7 @@ class Deployment:
         if not result.ok and (result.timed_out or result.interrupted or result.error):
             decision = GateDecision(False, result.why(), decision.summary, decision.blocking, decision.warnings, decision.from_report)
         status = "passed" if decision.passed else "failed"
-        step = self._add_step(name, started, status, decision.reason, [result], gates=decision.to_dict())
+        step = self._add_step(name, started, status, decision.reason, [result], gates=decision.to_dict(), **more)
         for line in decision.blocking:
             self.say(f"      blocking: {line}")
         for line in decision.warnings:
@@ -269,6 +278,7 @@ class Deployment:
     def verify(self, name: str = "verify") -> tuple[bool, str]:
         s = self.settings
         started = time.time()
+        health: dict[str, Any] = {}
         if s.health_url:
             self.say(f"==> {name}: waiting until {mask_url(s.health_url)} is healthy")
             wait = wait_until_healthy(
@@ -279,13 +289,14 @@ class Deployment:
                 self._add_step(f"{name}", started, "failed", reason, [], health=wait.to_dict())
                 return False, f"{mask_url(s.health_url)} {reason}"
             self.say(f"    {reason}")
+            health = {"health": wait.to_dict()}
         if s.verify:
-            decision, step = self.run_pytest(name, s.verify, self.report_path(name))
+            decision, _ = self.run_pytest(name, s.verify, self.report_path(name), **health)
             return decision.passed, decision.reason
         if not s.health_url:
             self._add_step(name, started, "skipped", "no health URL and no verify expression", [])
         else:
-            self._add_step(name, started, "passed", "healthy", [])
+            self._add_step(name, started, "passed", "healthy", [], **health)
         return True, "healthy"
 
     def rollback(self, why: str, code_if_restored: DeployExit, outcome: str) -> _Stop:

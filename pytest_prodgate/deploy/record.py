@@ -24,8 +24,9 @@ def now_iso(timestamp: float | None = None) -> str:
 
 
 def new_deployment_id() -> str:
-    """Sortable by start time, unique enough: ``20261123T130133Z-3fa2c1``."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """Sortable by start time (to the millisecond), unique enough: ``20261123T130133042Z-3fa2c1``."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
 
 
 def write_record(folder: Path, record: dict[str, Any]) -> Path:
