@@ -9,6 +9,7 @@ echoed and its tail kept (secrets masked). The pre-deploy gates and the verifica
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import os
 import shlex
 import shutil
@@ -198,6 +199,9 @@ class Deployment:
         command += ["-p", "no:cacheprovider", "-q", *self.settings.pytest_args]
         if self.settings.environment:
             command += ["--prodgate-env", self.settings.environment]
+        if self.settings.dry_run and importlib.util.find_spec("pytest_benchmark") is not None:
+            # pytest-benchmark creates its storage folder in every run; a dry run must not leave one behind.
+            command.append(f"--benchmark-storage=file://{self._scratch.name}/benchmarks")
         self.say(f"==> {name}: pytest -m {shlex.quote(expression)}")
         report_path.unlink(missing_ok=True)
         result = self._command(command, "verify" if name.startswith("verify") else "gates", PYTHONDONTWRITEBYTECODE="1")
