@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from pytest_prodgate.deploy.backup import restore_sqlite
@@ -32,7 +33,7 @@ ORDERS = 10
 SECRET = "tok-3f9a7c1e5b"  # exported as SHOP_API_TOKEN; must never reach a record or the terminal
 
 # Writes the JSON gate report (the documented format) until the real --prodgate-json reaches this build.
-STAND_IN_REPORT = '''
+STAND_IN_REPORT = """
 import json
 import pytest
 
@@ -62,9 +63,9 @@ def pytest_sessionfinish(session, exitstatus):
     }
     with open(path, "w") as handle:
         json.dump(report, handle, default=str)
-'''
+"""
 
-GATES = '''
+GATES = """
 import os
 import httpx
 import pytest
@@ -80,23 +81,23 @@ def test_shop_answers_its_version():
 def test_shop_is_ready():
     response = httpx.get(SHOP + "/health/ready", timeout=5)
     assert response.status_code == 200, f"/health/ready answered {response.status_code}"
-'''
+"""
 
-FAILING_READINESS = '''
+FAILING_READINESS = """
 import pytest
 
 @pytest.mark.readiness
 def test_release_notes_are_approved():
     assert False, "release notes for 2.0.0 are not approved"
-'''
+"""
 
-WARNING_READINESS = '''
+WARNING_READINESS = """
 import pytest
 
 @pytest.mark.readiness(severity="warning")
 def test_changelog_mentions_the_release():
     assert False, "CHANGELOG does not mention 2.0.0"
-'''
+"""
 
 DEPLOY = '''
 """Deploy: switch the running shop to a new release (state file) and migrate the database."""
@@ -182,7 +183,7 @@ def start_shop(state_file: Path) -> Shop:
     try:
         from pytest_prodgate.demo import DemoService
     except ImportError:
-        DemoService = None  # noqa: N806
+        DemoService = None
     if DemoService is not None:
         service = DemoService.start(state_file=state_file)
         return Shop(service.base_url, state_file, service.stop)
@@ -238,7 +239,13 @@ class Project:
         }
         settings.update(deploy)
         settings = {k: v for k, v in settings.items() if v is not None}
-        lines = ["[project]", 'name = "shop"', "", "[tool.pytest.ini_options]", 'asyncio_default_fixture_loop_scope = "function"']
+        lines = [
+            "[project]",
+            'name = "shop"',
+            "",
+            "[tool.pytest.ini_options]",
+            'asyncio_default_fixture_loop_scope = "function"',
+        ]
         lines += ["", "[tool.prodgate.deploy]"]
         lines += [f"{key} = {toml_value(value)}" for key, value in settings.items()]
         (self.root / "pyproject.toml").write_text("\n".join(lines) + "\n")
@@ -253,18 +260,34 @@ class Project:
 
     def deploy(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            self.command("deploy", *args), cwd=self.root, env=self.full_env(), capture_output=True, text=True, timeout=timeout
+            self.command("deploy", *args),
+            cwd=self.root,
+            env=self.full_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def start_deploy(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            self.command("deploy", *args), cwd=self.root, env=self.full_env(), stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            self.command("deploy", *args),
+            cwd=self.root,
+            env=self.full_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def history(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            self.command("history", *args), cwd=self.root, env=self.full_env(), capture_output=True, text=True, timeout=60
+            self.command("history", *args),
+            cwd=self.root,
+            env=self.full_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
 
     def records(self) -> list[dict[str, Any]]:
@@ -302,6 +325,19 @@ class Project:
         }
 
 
+def gone(pid: int, within: float = 10.0) -> bool:
+    """Whether ``pid`` ends (or is left a zombie) within ``within`` seconds: a killed process takes a moment."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def step_names(record: dict[str, Any]) -> list[str]:
     return [step["name"] for step in record["steps"]]
 
@@ -334,6 +370,8 @@ def project(tmp_path: Path, shop: Shop) -> Project:
     db.executemany("INSERT INTO orders (id, total) VALUES (?, ?)", [(i, i * 9.5) for i in range(1, ORDERS + 1)])
     db.commit()
     db.close()
-    created = Project(root, shop, env={"SHOP_URL": shop.base_url, "SHOP_STATE": str(shop.state_file), "SHOP_API_TOKEN": SECRET})
+    created = Project(
+        root, shop, env={"SHOP_URL": shop.base_url, "SHOP_STATE": str(shop.state_file), "SHOP_API_TOKEN": SECRET}
+    )
     created.configure()
     return created

@@ -25,7 +25,7 @@ def release() -> tuple[str, list[str]]:
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         version, faults = release()
         if self.path == "/version":
             status, body = 200, {"version": version}

@@ -30,26 +30,42 @@ def register(subparsers: Any) -> None:
         "Configured in [tool.prodgate.deploy]; the flags override it. Exit codes: "
         + "; ".join(f"{int(c)} {c.meaning}" for c in DeployExit),
     )
-    deploy.add_argument("--env", metavar="NAME", help="Environment whose [tool.prodgate.environments.NAME] table applies")
+    deploy.add_argument(
+        "--env", metavar="NAME", help="Environment whose [tool.prodgate.environments.NAME] table applies"
+    )
     deploy.add_argument("--config", metavar="PATH", type=Path, help="pyproject.toml to read (default: the nearest one)")
     deploy.add_argument("--gates", metavar="EXPR", help="Marker expression of the pre-deploy gates ('' skips them)")
-    deploy.add_argument("--backup", metavar="CMD", action="append", help="Backup command (repeatable); replaces the configured ones")
-    deploy.add_argument("--sqlite-backup", metavar="PATH", action="append", help="SQLite database to back up (repeatable)")
+    deploy.add_argument(
+        "--backup", metavar="CMD", action="append", help="Backup command (repeatable); replaces the configured ones"
+    )
+    deploy.add_argument(
+        "--sqlite-backup", metavar="PATH", action="append", help="SQLite database to back up (repeatable)"
+    )
     deploy.add_argument("--run", metavar="CMD", help="The deploy command")
     deploy.add_argument("--verify", metavar="EXPR", help="Marker expression of the post-deploy verification")
     deploy.add_argument("--rollback", metavar="CMD", action="append", help="Rollback command (repeatable)")
     deploy.add_argument("--health-url", metavar="URL", help="URL polled until it answers 2xx before verification")
     deploy.add_argument("--target", metavar="NAME", help="Name of what is deployed to (one deployment per target)")
-    deploy.add_argument("--dry-run", action="store_true", help="Show the plan and run the pre-deploy gates; change nothing")
+    deploy.add_argument(
+        "--dry-run", action="store_true", help="Show the plan and run the pre-deploy gates; change nothing"
+    )
     deploy.add_argument("--force", action="store_true", help="Take over a stale lock left by a dead deployment")
-    deploy.add_argument("--wait", metavar="SECONDS", type=float, default=0.0, help="Wait up to this long for a held lock")
+    deploy.add_argument(
+        "--wait", metavar="SECONDS", type=float, default=0.0, help="Wait up to this long for a held lock"
+    )
     deploy.add_argument("-q", "--quiet", action="store_true", help="Do not echo the steps' output")
     deploy.set_defaults(handler=run_deploy)
 
-    history = subparsers.add_parser("history", help="List past deployments, or show one", description="List the deployment records, newest first, or show one by id.")
+    history = subparsers.add_parser(
+        "history",
+        help="List past deployments, or show one",
+        description="List the deployment records, newest first, or show one by id.",
+    )
     history.add_argument("id", nargs="?", help="Deployment id (or its unambiguous beginning)")
     history.add_argument("--env", metavar="NAME", help="Environment whose configuration names the records folder")
-    history.add_argument("--config", metavar="PATH", type=Path, help="pyproject.toml to read (default: the nearest one)")
+    history.add_argument(
+        "--config", metavar="PATH", type=Path, help="pyproject.toml to read (default: the nearest one)"
+    )
     history.add_argument("--limit", type=int, default=20, help="How many deployments to list (default 20)")
     history.add_argument("--json", action="store_true", help="Print JSON instead of text")
     history.set_defaults(handler=run_history)
@@ -97,7 +113,9 @@ def run_deploy(args: argparse.Namespace) -> int:
     }
     settings = load_settings(args, overrides)
     if not settings.run and not settings.dry_run:
-        print("prodgate: error: nothing to deploy: set run in [tool.prodgate.deploy] or pass --run CMD", file=sys.stderr)
+        print(
+            "prodgate: error: nothing to deploy: set run in [tool.prodgate.deploy] or pass --run CMD", file=sys.stderr
+        )
         return int(DeployExit.USAGE_ERROR)
     return int(Deployment(settings).run())
 

@@ -16,7 +16,14 @@ __all__ = ["GateDecision", "decide", "read_gate_report"]
 
 SCHEMA_NAME = "pytest-prodgate/gate-report"
 # pytest's exit codes: 0 ok, 1 tests failed, 2 interrupted, 3 internal error, 4 usage error, 5 none collected.
-PYTEST_EXIT = {0: "all passed", 1: "tests failed", 2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+PYTEST_EXIT = {
+    0: "all passed",
+    1: "tests failed",
+    2: "interrupted",
+    3: "internal error",
+    4: "usage error",
+    5: "no tests collected",
+}
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,14 @@ def decide(report: dict[str, Any] | None, exit_code: int | None, *, expression: 
             f"no gate report; decided by pytest's exit code {exit_code} ({meaning})",
             from_report=False,
         )
-    summary = {key: report["summary"].get(key) for key in ("total", "pass", "fail", "warning", "error", "blocking_failures")}
+    summary = {
+        key: report["summary"].get(key) for key in ("total", "pass", "fail", "warning", "error", "blocking_failures")
+    }
     gates = [g for g in report.get("gates", []) if isinstance(g, dict)]
     blocking = [
-        _gate_line(g) for g in gates if g.get("verdict") in ("fail", "error") and g.get("severity", "blocking") == "blocking"
+        _gate_line(g)
+        for g in gates
+        if g.get("verdict") in ("fail", "error") and g.get("severity", "blocking") == "blocking"
     ]
     warnings = [_gate_line(g) for g in gates if g.get("verdict") == "warning"]
     failures = summary.get("blocking_failures")
@@ -81,7 +92,9 @@ def decide(report: dict[str, Any] | None, exit_code: int | None, *, expression: 
         reason = f"{failures} blocking gate{'s' if failures != 1 else ''} failed"
         return GateDecision(False, reason, summary, blocking, warnings)
     if run_status in (2, 3, 4):
-        return GateDecision(False, f"pytest ended with exit code {run_status} ({PYTEST_EXIT[run_status]})", summary, blocking, warnings)
+        return GateDecision(
+            False, f"pytest ended with exit code {run_status} ({PYTEST_EXIT[run_status]})", summary, blocking, warnings
+        )
     if not summary.get("total"):
         return GateDecision(False, f"no gates selected by -m {expression!r}", summary, blocking, warnings)
     passed_line = f"{summary.get('total')} gates, none blocking"

@@ -25,10 +25,23 @@ def shown_url(url: str) -> str:
 
 def summary_of(record: dict[str, Any]) -> dict[str, Any]:
     """What a notification says: the record without the output tails."""
-    keys = ("id", "environment", "target", "git_commit", "user", "started", "finished", "outcome", "exit_code", "reason", "dry_run")
+    keys = (
+        "id",
+        "environment",
+        "target",
+        "git_commit",
+        "user",
+        "started",
+        "finished",
+        "outcome",
+        "exit_code",
+        "reason",
+        "dry_run",
+    )
     summary = {key: record.get(key) for key in keys}
     summary["steps"] = [
-        {k: step.get(k) for k in ("name", "status", "exit_code", "duration", "reason")} for step in record.get("steps", [])
+        {k: step.get(k) for k in ("name", "status", "exit_code", "duration", "reason")}
+        for step in record.get("steps", [])
     ]
     return summary
 
@@ -62,7 +75,9 @@ def notify(hooks: Iterable[Webhook], record: dict[str, Any], *, log: IO[str] | N
     for hook in hooks:
         shown = shown_url(hook.url)
         try:
-            response = httpx.post(hook.url, json=payload_for(hook, record), headers=dict(hook.headers), timeout=hook.timeout)
+            response = httpx.post(
+                hook.url, json=payload_for(hook, record), headers=dict(hook.headers), timeout=hook.timeout
+            )
             result = f"HTTP {response.status_code}"
             ok = response.is_success
         except httpx.HTTPError as exc:

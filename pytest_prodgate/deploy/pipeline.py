@@ -115,7 +115,9 @@ class Deployment:
         lines.append(f"gates     {gates}  [timeout {s.timeout('gates'):g}s]")
         backups = [*s.backup, *(f"sqlite backup of {self._shown(p)}" for p in s.sqlite_backup)]
         where = f"into {self._shown(s.backups_dir)}/<id>/ (keep {s.keep})"
-        lines.append(f"backup    {'; '.join(backups) + ' ' + where if backups else '(none)'}  [timeout {s.timeout('backup'):g}s]")
+        lines.append(
+            f"backup    {'; '.join(backups) + ' ' + where if backups else '(none)'}  [timeout {s.timeout('backup'):g}s]"
+        )
         lines.append(f"run       {s.run or '(nothing)'}  [timeout {s.timeout('run'):g}s]")
         verify = []
         if s.health_url:
@@ -124,7 +126,9 @@ class Deployment:
             verify.append(f"pytest -m {q(s.verify)} [timeout {s.timeout('verify'):g}s]")
         lines.append(f"verify    {', then '.join(verify) or '(nothing)'}")
         if s.rollback and s.rollback_policy == "automatic":
-            lines.append(f"rollback  on failure: {'; '.join(s.rollback)}, then verify again  [timeout {s.timeout('rollback'):g}s]")
+            lines.append(
+                f"rollback  on failure: {'; '.join(s.rollback)}, then verify again  [timeout {s.timeout('rollback'):g}s]"
+            )
         else:
             lines.append(f"rollback  none ({'policy manual' if s.rollback else 'no rollback commands'})")
         lines.append(f"lock      {self._shown(self.lock.path)}")
@@ -171,7 +175,9 @@ class Deployment:
             interrupted=self._since(len(self.signals)),
         )
 
-    def _add_step(self, name: str, started: float, status: str, reason: str, results: list[CommandResult], **more: Any) -> dict[str, Any]:
+    def _add_step(
+        self, name: str, started: float, status: str, reason: str, results: list[CommandResult], **more: Any
+    ) -> dict[str, Any]:
         tail = [line for r in results for line in r.tail][-self.settings.tail_lines :]
         failed = next((r for r in results if not r.ok), None)
         step = {
@@ -207,7 +213,9 @@ class Deployment:
         result = self._command(command, "verify" if name.startswith("verify") else "gates", PYTHONDONTWRITEBYTECODE="1")
         decision = decide(read_gate_report(report_path), result.exit_code, expression=expression)
         if not result.ok and (result.timed_out or result.interrupted or result.error):
-            decision = GateDecision(False, result.why(), decision.summary, decision.blocking, decision.warnings, decision.from_report)
+            decision = GateDecision(
+                False, result.why(), decision.summary, decision.blocking, decision.warnings, decision.from_report
+            )
         status = "passed" if decision.passed else "failed"
         step = self._add_step(name, started, status, decision.reason, [result], gates=decision.to_dict(), **more)
         for line in decision.blocking:
@@ -229,9 +237,13 @@ class Deployment:
             return
         decision, _ = self.run_pytest("gates", self.settings.gates, self.report_path("gates"))
         if self.signals:
-            raise _Stop(DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} during the gates")
+            raise _Stop(
+                DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} during the gates"
+            )
         if not decision.passed:
-            raise _Stop(DeployExit.GATES_FAILED, "gates failed, nothing changed", f"pre-deploy gates failed: {decision.reason}")
+            raise _Stop(
+                DeployExit.GATES_FAILED, "gates failed, nothing changed", f"pre-deploy gates failed: {decision.reason}"
+            )
 
     def backup(self) -> None:
         s = self.settings
@@ -244,7 +256,10 @@ class Deployment:
         self.record["backup_dir"] = str(self.backup_dir)
         commands: list[str | list[str]] = [
             *s.backup,
-            *([sys.executable, "-m", "pytest_prodgate.deploy.backup", "sqlite", p, str(self.backup_dir)] for p in s.sqlite_backup),
+            *(
+                [sys.executable, "-m", "pytest_prodgate.deploy.backup", "sqlite", p, str(self.backup_dir)]
+                for p in s.sqlite_backup
+            ),
         ]
         results = []
         for command in commands:
@@ -253,20 +268,33 @@ class Deployment:
                 break
         failed = next((r for r in results if not r.ok), None)
         if failed is None and folder_is_empty(self.backup_dir):
-            self._add_step("backup", started, "failed", f"the backup folder {self.backup_dir} is empty after the backup", results)
+            self._add_step(
+                "backup", started, "failed", f"the backup folder {self.backup_dir} is empty after the backup", results
+            )
             shutil.rmtree(self.backup_dir, ignore_errors=True)  # nothing in it worth keeping
             raise _Stop(DeployExit.BACKUP_FAILED, "backup failed, nothing deployed", "the backup wrote nothing")
         if failed is not None:
             self._add_step("backup", started, "failed", f"{failed.command}: {failed.why()}", results)
             if self.signals:
-                raise _Stop(DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} during the backup")
-            raise _Stop(DeployExit.BACKUP_FAILED, "backup failed, nothing deployed", f"backup command failed: {failed.why()}")
+                raise _Stop(
+                    DeployExit.INTERRUPTED,
+                    "interrupted, nothing changed",
+                    f"stopped by {self.signals[0]} during the backup",
+                )
+            raise _Stop(
+                DeployExit.BACKUP_FAILED, "backup failed, nothing deployed", f"backup command failed: {failed.why()}"
+            )
         files = sorted(p for p in self.backup_dir.rglob("*") if p.is_file())
         size = sum(p.stat().st_size for p in files)
         pruned = prune_backups(s.backups_dir, s.keep, protect=self.id)
         self._add_step(
-            "backup", started, "passed", f"{len(files)} file(s), {size} bytes in {self.backup_dir}", results,
-            files=[str(p.relative_to(self.backup_dir)) for p in files], pruned=[p.name for p in pruned],
+            "backup",
+            started,
+            "passed",
+            f"{len(files)} file(s), {size} bytes in {self.backup_dir}",
+            results,
+            files=[str(p.relative_to(self.backup_dir)) for p in files],
+            pruned=[p.name for p in pruned],
         )
 
     def deploy(self) -> CommandResult | None:
@@ -286,7 +314,10 @@ class Deployment:
         if s.health_url:
             self.say(f"==> {name}: waiting until {mask_url(s.health_url)} is healthy")
             wait = wait_until_healthy(
-                s.health_url, timeout=s.timeout("health"), interval=s.health_interval, interrupted=self._since(len(self.signals))
+                s.health_url,
+                timeout=s.timeout("health"),
+                interval=s.health_interval,
+                interrupted=self._since(len(self.signals)),
             )
             reason = f"{'healthy' if wait.healthy else 'not healthy'} after {wait.attempts} request(s), last answer {wait.last}"
             if not wait.healthy:
@@ -318,12 +349,16 @@ class Deployment:
         failed = next((r for r in results if not r.ok), None)
         if failed is not None:
             self._add_step("rollback", started, "failed", f"{failed.command}: {failed.why()}", results)
-            return _Stop(DeployExit.ROLLBACK_FAILED, "rollback failed, needs a person", f"{why}; rollback failed: {failed.why()}")
+            return _Stop(
+                DeployExit.ROLLBACK_FAILED, "rollback failed, needs a person", f"{why}; rollback failed: {failed.why()}"
+            )
         self._add_step("rollback", started, "passed", "rollback commands succeeded", results)
         healthy, reason = self.verify("verify-after-rollback")
         if not healthy:
             return _Stop(
-                DeployExit.ROLLBACK_FAILED, "rolled back but not healthy, needs a person", f"{why}; after the rollback: {reason}"
+                DeployExit.ROLLBACK_FAILED,
+                "rolled back but not healthy, needs a person",
+                f"{why}; after the rollback: {reason}",
             )
         return _Stop(code_if_restored, f"{outcome}, rolled back", f"{why}; rolled back and healthy again")
 
@@ -335,7 +370,9 @@ class Deployment:
     def _interrupted_after_change(self, what: str) -> _Stop:
         why = f"stopped by {self.signals[0]} during {what}"
         if not self.settings.rollback_on_interrupt:
-            return _Stop(DeployExit.NOT_ROLLED_BACK, "interrupted, not rolled back", f"{why}; rollback_on_interrupt is off")
+            return _Stop(
+                DeployExit.NOT_ROLLED_BACK, "interrupted, not rolled back", f"{why}; rollback_on_interrupt is off"
+            )
         return self.rollback(why, DeployExit.INTERRUPTED, "interrupted")
 
     def _pipeline(self) -> None:
@@ -344,17 +381,23 @@ class Deployment:
             raise _Stop(DeployExit.DEPLOYED, "dry run: gates passed, nothing changed", "dry run")
         self.backup()
         if self.signals:
-            raise _Stop(DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} after the backup")
+            raise _Stop(
+                DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} after the backup"
+            )
         result = self.deploy()
         if self.signals:
             raise self._interrupted_after_change("the deploy")
         if result is not None and not result.ok:
-            raise self.rollback(f"the deploy command failed ({result.why()})", DeployExit.DEPLOY_FAILED_ROLLED_BACK, "deploy failed")
+            raise self.rollback(
+                f"the deploy command failed ({result.why()})", DeployExit.DEPLOY_FAILED_ROLLED_BACK, "deploy failed"
+            )
         healthy, reason = self.verify()
         if self.signals:
             raise self._interrupted_after_change("the verification")
         if not healthy:
-            raise self.rollback(f"verification failed: {reason}", DeployExit.VERIFY_FAILED_ROLLED_BACK, "verification failed")
+            raise self.rollback(
+                f"verification failed: {reason}", DeployExit.VERIFY_FAILED_ROLLED_BACK, "verification failed"
+            )
         raise _Stop(DeployExit.DEPLOYED, "deployed and verified", reason)
 
     def run(self) -> DeployExit:
@@ -366,7 +409,10 @@ class Deployment:
         except LockHeld as exc:
             stale = isinstance(exc, StaleLock)
             self.say(f"prodgate deploy: {exc}")
-            return self._finish(_Stop(DeployExit.LOCK_HELD, "stale lock, refused" if stale else "lock held, refused", str(exc)), notify_people=False)
+            return self._finish(
+                _Stop(DeployExit.LOCK_HELD, "stale lock, refused" if stale else "lock held, refused", str(exc)),
+                notify_people=False,
+            )
         if self.lock.took_over:
             self.record["lock_taken_over"] = self.lock.took_over
             self.say(f"prodgate deploy: took over the stale lock of {describe(self.lock.took_over)} (--force)")
@@ -399,7 +445,9 @@ class Deployment:
             except _Stop as ended:
                 stop = ended
             code = stop.code
-            self.say(f"prodgate deploy (dry run): {stop.outcome}; {'backup, run, verify and rollback were not run' if code == 0 else stop.reason}")
+            self.say(
+                f"prodgate deploy (dry run): {stop.outcome}; {'backup, run, verify and rollback were not run' if code == 0 else stop.reason}"
+            )
             return code
         finally:
             self._restore_handlers(previous)

@@ -149,7 +149,9 @@ def run_command(
 class _LineReader:
     """Reads what a step wrote so far, masks each complete line, echoes it and keeps the tail."""
 
-    def __init__(self, handle: IO[bytes], redactor: Redactor, tail: deque[str], echo: IO[str] | None, prefix: str) -> None:
+    def __init__(
+        self, handle: IO[bytes], redactor: Redactor, tail: deque[str], echo: IO[str] | None, prefix: str
+    ) -> None:
         self.handle = handle
         self.redactor = redactor
         self.tail = tail

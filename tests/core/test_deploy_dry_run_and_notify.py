@@ -20,7 +20,9 @@ def everything_under(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
 
 
-def test_dry_run_shows_the_plan_runs_the_gates_and_changes_nothing_when_gates_pass(project: Project, tmp_path: Path) -> None:
+def test_dry_run_shows_the_plan_runs_the_gates_and_changes_nothing_when_gates_pass(
+    project: Project, tmp_path: Path
+) -> None:
     before = everything_under(tmp_path)
 
     done = project.deploy("--dry-run")
@@ -29,7 +31,9 @@ def test_dry_run_shows_the_plan_runs_the_gates_and_changes_nothing_when_gates_pa
     assert everything_under(tmp_path) == before  # no record, lock, backup, cache or bytecode
     assert project.shop.version() == "1.0.0" and project.shop.ready_status() == 200
     lines = done.stdout.splitlines()
-    assert lines[0].endswith("(dry run): environment (base), target 127.0.0.1:" + project.shop.base_url.rsplit(":", 1)[1])
+    assert lines[0].endswith(
+        "(dry run): environment (base), target 127.0.0.1:" + project.shop.base_url.rsplit(":", 1)[1]
+    )
     assert lines[1] == "  1. gates     pytest -m readiness  [timeout 600s]"
     assert lines[2] == "  2. backup    sqlite backup of app.db into .prodgate/backups/<id>/ (keep 5)  [timeout 600s]"
     assert lines[3] == f"  3. run       {PY} deploy.py 2.0.0  [timeout 60s]"
@@ -57,7 +61,7 @@ def test_dry_run_reports_failing_gates_and_changes_nothing_when_a_gate_fails(pro
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[str, dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append((self.path, body))
         self.send_response(500 if self.path == "/broken" else 200)
@@ -119,8 +123,12 @@ def test_webhooks_receive_the_outcome_and_failures_do_not_change_it_when_a_deplo
     record = project.only_record()
     assert record["exit_code"] == 12
     results = [(n["format"], n["ok"], n["result"]) for n in record["notifications"]]
-    assert results == [("json", True, "HTTP 200"), ("slack", True, "HTTP 200"), ("json", False, "HTTP 500"),
-                       ("json", False, "failed: ConnectError")]
+    assert results == [
+        ("json", True, "HTTP 200"),
+        ("slack", True, "HTTP 200"),
+        ("json", False, "HTTP 500"),
+        ("json", False, "failed: ConnectError"),
+    ]
     assert "XXXXSECRETXXXX" not in json.dumps(record) and "XXXXSECRETXXXX" not in done.stdout
     assert "notification to http://127.0.0.1:" in done.stdout and "HTTP 500 (the outcome stands)" in done.stdout
 

@@ -11,14 +11,22 @@ from pytest_prodgate.deploy.gatereport import decide, read_gate_report
 
 def report(*gates: tuple[str, str, str], exit_status: int = 0, **summary: Any) -> dict[str, Any]:
     entries = [
-        {"nodeid": f"gates/test_x.py::{name}", "name": name, "family": "readiness", "severity": severity,
-         "verdict": verdict, "decided_by": f"{name} said {verdict}", "message": ""}
+        {
+            "nodeid": f"gates/test_x.py::{name}",
+            "name": name,
+            "family": "readiness",
+            "severity": severity,
+            "verdict": verdict,
+            "decided_by": f"{name} said {verdict}",
+            "message": "",
+        }
         for name, severity, verdict in gates
     ]
     blocking = sum(1 for g in entries if g["verdict"] in ("fail", "error") and g["severity"] == "blocking")
     counts = {v: sum(1 for g in entries if g["verdict"] == v) for v in ("pass", "fail", "warning", "error")}
     return {
-        "schema": "pytest-prodgate/gate-report", "version": 1,
+        "schema": "pytest-prodgate/gate-report",
+        "version": 1,
         "run": {"exit_status": exit_status},
         "summary": {"total": len(entries), **counts, "blocking_failures": blocking, **summary},
         "gates": entries,
@@ -33,7 +41,9 @@ def test_gates_pass_when_no_blocking_gate_failed_and_one_warned() -> None:
 
 
 def test_gates_fail_when_a_blocking_gate_failed_or_errored() -> None:
-    decision = decide(report(("a", "blocking", "fail"), ("b", "blocking", "error"), exit_status=1), 1, expression="readiness")
+    decision = decide(
+        report(("a", "blocking", "fail"), ("b", "blocking", "error"), exit_status=1), 1, expression="readiness"
+    )
     assert not decision.passed
     assert decision.reason == "2 blocking gates failed"
     assert decision.blocking == ["gates/test_x.py::a: a said fail", "gates/test_x.py::b: b said error"]

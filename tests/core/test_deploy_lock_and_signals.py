@@ -11,10 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
-
 from pytest_prodgate.deploy.exitcodes import DeployExit
-from tests.deploy_project import ORDERS, PY, Project, project, shop, step, step_names  # noqa: F401 (fixtures)
+from tests.deploy_project import ORDERS, PY, Project, gone, project, shop, step, step_names  # noqa: F401 (fixtures)
 
 
 def wait_for_file(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -48,8 +46,7 @@ def test_sigterm_stops_the_deploy_and_rolls_back_when_it_arrives_mid_deploy(proj
     run = step(record, "run")
     assert run["status"] == "failed" and run["reason"] == "stopped by SIGTERM"
     assert run["commands"][0]["interrupted"] == "SIGTERM"
-    for pid in (script, child):  # the whole process group of the step is gone
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert gone(script) and gone(child)  # the whole process group of the step is stopped
     assert project.shop.version() == "1.0.0" and project.shop.ready_status() == 200
     assert project.orders() == ORDERS
     project.assert_backup_restorable(record)
@@ -104,8 +101,13 @@ def dead_pid() -> int:
 def test_stale_lock_is_reported_and_taken_over_only_with_force(project: Project) -> None:
     lock = lock_file(project)
     lock.parent.mkdir(parents=True)
-    owner = {"pid": dead_pid(), "host": socket.gethostname(), "user": "ci", "deployment": "20200101T000000000Z-dead00",
-             "started": "2020-01-01T00:00:00+00:00"}
+    owner = {
+        "pid": dead_pid(),
+        "host": socket.gethostname(),
+        "user": "ci",
+        "deployment": "20200101T000000000Z-dead00",
+        "started": "2020-01-01T00:00:00+00:00",
+    }
     lock.write_text(json.dumps(owner))
 
     refused = project.deploy()

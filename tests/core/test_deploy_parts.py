@@ -13,7 +13,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psutil
 import pytest
 
 from pytest_prodgate.deploy.backup import backup_sqlite, folder_is_empty, make_backup_dir, prune_backups, restore_sqlite
@@ -25,6 +24,7 @@ from pytest_prodgate.deploy.process import run_command
 from pytest_prodgate.deploy.record import list_records, load_record, new_deployment_id, write_record
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.redact import Redactor
+from tests.deploy_project import gone
 
 
 def test_step_is_stopped_with_its_children_when_it_times_out(tmp_path: Path) -> None:
@@ -32,14 +32,16 @@ def test_step_is_stopped_with_its_children_when_it_times_out(tmp_path: Path) -> 
     result = run_command(script, cwd=tmp_path, env=os.environ, timeout=1.0, redactor=Redactor(env={}))
     child = int((tmp_path / "child.pid").read_text())
     assert result.timed_out and not result.ok
-    assert result.why().startswith("timed out after 1.")
+    assert result.why().startswith("timed out after ") and result.duration >= 1.0
     assert result.tail == ["started"]
-    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+    assert gone(child)
 
 
 def test_step_output_is_masked_and_only_its_tail_kept_when_it_prints_secrets(tmp_path: Path) -> None:
     env = {**os.environ, "SHOP_PASSWORD": "hunter2-hunter2"}
-    script = 'for i in 1 2 3 4 5; do echo "line $i"; done; echo "pw=$SHOP_PASSWORD url=postgresql://app:pw1234@db/x"; exit 7'
+    script = (
+        'for i in 1 2 3 4 5; do echo "line $i"; done; echo "pw=$SHOP_PASSWORD url=postgresql://app:pw1234@db/x"; exit 7'
+    )
     result = run_command(script, cwd=tmp_path, env=env, timeout=30, redactor=Redactor(env=env), tail_lines=3)
     assert result.exit_code == 7 and result.why() == "exit code 7"
     assert result.tail == ["line 4", "line 5", "pw=******** url=postgresql://app:********@db/x"]
@@ -98,7 +100,9 @@ def test_record_is_replaced_whole_and_listed_newest_first_when_rewritten(tmp_pat
     write_record(tmp_path, {"id": first_id, "outcome": "running", "steps": []})
     write_record(tmp_path, {"id": first_id, "outcome": "deployed and verified", "steps": [{"name": "run"}]})
     write_record(tmp_path, {"id": second_id, "outcome": "running"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{first_id}.json", f"{second_id}.json"])  # no temp left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{first_id}.json", f"{second_id}.json"]
+    )  # no temp left
     assert [r["id"] for r in list_records(tmp_path)] == [second_id, first_id]
     assert load_record(tmp_path, first_id)["outcome"] == "deployed and verified"
     with pytest.raises(FileNotFoundError, match="matches several deployments"):
@@ -127,7 +131,10 @@ def test_sqlite_backup_is_restorable_when_the_database_was_changed_afterwards(tm
 def test_backup_command_line_fails_in_one_line_when_the_database_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest_prodgate.deploy.backup", "sqlite", str(tmp_path / "nope.db"), str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 1
     assert done.stderr == f"prodgate backup: SQLite database {tmp_path / 'nope.db'} does not exist\n"
@@ -147,7 +154,7 @@ def test_health_wait_gives_up_when_the_deadline_passes_and_succeeds_when_healthy
     status = {"code": 503}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(status["code"])
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -173,7 +180,10 @@ def test_health_wait_gives_up_when_the_deadline_passes_and_succeeds_when_healthy
 def test_settings_take_flags_over_the_section_when_both_are_given(tmp_path: Path) -> None:
     section = {"gates": "readiness", "run": "./deploy.sh", "backup": ["a"], "timeouts": {"run": "2m"}, "keep": 3}
     settings = DeploySettings.from_section(
-        section, root=tmp_path, environment="production", overrides={"run": "./other.sh", "gates": None, "backup": ["b"]}
+        section,
+        root=tmp_path,
+        environment="production",
+        overrides={"run": "./other.sh", "gates": None, "backup": ["b"]},
     )
     assert (settings.run, settings.gates, settings.backup, settings.keep) == ("./other.sh", "readiness", ("b",), 3)
     assert settings.timeout("run") == 120 and settings.timeout("gates") == 600
@@ -184,14 +194,22 @@ def test_settings_take_flags_over_the_section_when_both_are_given(tmp_path: Path
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ({"rollback_policy": "sometimes"}, "[tool.prodgate.deploy.rollback_policy] must be one of 'automatic', 'manual', got 'sometimes'"),
-        ({"timeouts": {"run": "soon"}}, "[tool.prodgate.deploy.timeouts.run]: 'soon' is not a duration. Expected e.g. 500ms or 2s"),
+        (
+            {"rollback_policy": "sometimes"},
+            "[tool.prodgate.deploy.rollback_policy] must be one of 'automatic', 'manual', got 'sometimes'",
+        ),
+        (
+            {"timeouts": {"run": "soon"}},
+            "[tool.prodgate.deploy.timeouts.run]: 'soon' is not a duration. Expected e.g. 500ms or 2s",
+        ),
         ({"rollbak": ["x"]}, "[tool.prodgate.deploy]: unknown key 'rollbak' (did you mean 'rollback'?)"),
         ({"webhooks": [{"format": "slack"}]}, "[tool.prodgate.deploy] webhooks[0].url must be an http(s) URL, got ''"),
         ({"keep": 0}, "[tool.prodgate.deploy] keep must be at least 1, got 0"),
     ],
 )
-def test_settings_name_the_key_when_the_section_is_wrong(tmp_path: Path, section: dict[str, object], message: str) -> None:
+def test_settings_name_the_key_when_the_section_is_wrong(
+    tmp_path: Path, section: dict[str, object], message: str
+) -> None:
     with pytest.raises(ConfigError) as excinfo:
         DeploySettings.from_section(section, root=tmp_path)
     assert str(excinfo.value) == message
@@ -200,26 +218,53 @@ def test_settings_name_the_key_when_the_section_is_wrong(tmp_path: Path, section
 def test_deploy_exits_with_usage_error_in_one_line_when_the_config_is_wrong(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.prodgate.deploy]\nrun = "true"\nkeep = "many"\n')
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_prodgate", "deploy"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "pytest_prodgate", "deploy"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == DeployExit.USAGE_ERROR == 4
-    assert done.stderr == f"prodgate: error: {tmp_path / 'pyproject.toml'}: [tool.prodgate.deploy.keep] must be an integer, got 'many'\n"
+    assert (
+        done.stderr
+        == f"prodgate: error: {tmp_path / 'pyproject.toml'}: [tool.prodgate.deploy.keep] must be an integer, got 'many'\n"
+    )
     assert not (tmp_path / ".prodgate").exists()
 
 
 def test_deploy_exits_with_usage_error_when_there_is_nothing_to_deploy(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.prodgate.deploy]\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_prodgate", "deploy"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "pytest_prodgate", "deploy"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 4
     assert done.stderr == "prodgate: error: nothing to deploy: set run in [tool.prodgate.deploy] or pass --run CMD\n"
 
 
 def test_deploy_modules_import_when_pytest_is_unavailable() -> None:
-    modules = ["backup", "cli", "config", "exitcodes", "gatereport", "health", "lock", "notify", "pipeline", "process", "record"]
-    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(f"import pytest_prodgate.deploy.{m}" for m in modules)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    modules = [
+        "backup",
+        "cli",
+        "config",
+        "exitcodes",
+        "gatereport",
+        "health",
+        "lock",
+        "notify",
+        "pipeline",
+        "process",
+        "record",
+    ]
+    code = "import sys; sys.modules['pytest'] = None\n" + "\n".join(
+        f"import pytest_prodgate.deploy.{m}" for m in modules
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
 
 
@@ -227,5 +272,9 @@ def test_exit_codes_are_distinct_and_keep_the_shared_meanings_when_compared() ->
     from pytest_prodgate.exitcodes import ExitCode
 
     assert len({int(c) for c in DeployExit}) == len(DeployExit)
-    assert (DeployExit.DEPLOYED, DeployExit.GATES_FAILED, DeployExit.USAGE_ERROR) == (ExitCode.OK, ExitCode.GATES_FAILED, ExitCode.USAGE_ERROR)
+    assert (DeployExit.DEPLOYED, DeployExit.GATES_FAILED, DeployExit.USAGE_ERROR) == (
+        ExitCode.OK,
+        ExitCode.GATES_FAILED,
+        ExitCode.USAGE_ERROR,
+    )
     assert all(c.meaning for c in DeployExit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_prodgate.deploy.exitcodes import DeployExit
 from tests.deploy_project import (  # noqa: F401 (fixtures)
     FAILING_READINESS,
     ORDERS,
@@ -14,8 +15,6 @@ from tests.deploy_project import (  # noqa: F401 (fixtures)
     step,
     step_names,
 )
-
-from pytest_prodgate.deploy.exitcodes import DeployExit
 
 
 def test_deploy_switches_release_when_gates_and_verification_pass(project: Project) -> None:
