@@ -20,6 +20,8 @@ from pytest_prodgate.context import DemoInfo
 from pytest_prodgate.errors import TargetError
 
 INFO_FILE = "demo.json"
+# The services this process started: kept so their handles live as long as the process does.
+_started: list[object] = []
 
 
 @contextlib.contextmanager
@@ -50,6 +52,7 @@ def shared_demo(run_dir: Path) -> DemoInfo:
             message = f"could not start the embedded demo service: {exc}"
             info_path.write_text(json.dumps({"error": message}))
             raise TargetError(message) from None
+        _started.append(service)
         info = DemoInfo(service.base_url, service.pid, service.database_url)
         tmp = info_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info.to_dict()))

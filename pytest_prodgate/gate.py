@@ -17,8 +17,8 @@ from pytest_prodgate.thresholds import (
     Threshold,
     ThresholdResult,
     Verdict,
-    format_value,
     figure_kind,
+    format_value,
     parse_threshold,
 )
 
@@ -139,5 +139,5 @@ def format_results(results: Sequence[ThresholdResult]) -> str:
         rows.append((t.key, measured, t.wanted(), r.verdict.value.upper()))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines.append("")
-    lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)

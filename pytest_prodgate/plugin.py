@@ -54,6 +54,12 @@ def add_options(addoption: Any, addini: Any | None = None) -> None:
         addini("prodgate_env", "Default environment for [tool.prodgate.environments]", default=None)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_prodgate import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prodgate", "production gates (pytest-prodgate)")
     add_options(group.addoption, parser.addini)
@@ -96,7 +102,18 @@ def _prepare_demo(config: pytest.Config) -> None:
     config.stash[run_dir_owner_key] = Path(config.option.prodgate_run_dir)
 
 
-_TARGET_FIXTURES = frozenset({"base_url", "prodgate"})
+def _needs_target(item: pytest.Item) -> bool:
+    """A gate, a test using ``prodgate`` (family fixtures do), or one asking for ``base_url`` itself.
+
+    (pytest-base-url's autouse ``_verify_url`` puts ``base_url`` in every test's closure, so the
+    closure alone cannot tell.)
+    """
+    if spec_key in item.stash:
+        return True
+    if "prodgate" in getattr(item, "fixturenames", ()):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    return "base_url" in getattr(info, "argnames", ())
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -106,7 +123,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise error
     config = item.config
     run_dir = getattr(config.option, "prodgate_run_dir", None)
-    if not run_dir or config.option.base_url or not _TARGET_FIXTURES & set(getattr(item, "fixturenames", ())):
+    if not run_dir or config.option.base_url or not _needs_target(item):
         return
     # The first gate that needs a target starts the embedded demo (once per run, across workers).
     info = shared_demo(Path(run_dir))
@@ -219,7 +236,9 @@ def _location(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, ConfigError):
         report.longrepr = str(call.excinfo.value)  # a usage mistake: the one line says it all
@@ -272,6 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "duration": report.duration,
         "details": gate.details,
     }
+    item.config.hook.pytest_prodgate_gate_judged(item=item, entry=entry)
     report.prodgate = entry  # type: ignore[attr-defined]
     report.user_properties.append(("prodgate.verdict", verdict.value))
     report.user_properties.extend((f"prodgate.figure.{k}", v) for k, v in gate.figures.items())
@@ -324,6 +344,9 @@ class GateLog:
         target = target_description(self.config)
         if target:
             terminalreporter.write_line(f"target: {target}")
+        for lines in self.config.hook.pytest_prodgate_summary_lines(config=self.config, entries=self.entries):
+            for line in lines:
+                terminalreporter.write_line(line)
         for entry in self.entries:
             if entry["verdict"] == Verdict.WARNING.value:
                 terminalreporter.write_line(f"warning (non-blocking) {entry['nodeid']}:")

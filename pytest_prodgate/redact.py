@@ -44,7 +44,9 @@ def mask_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict
 class Redactor:
     """Replaces every known secret value in text (and in nested JSON-like data) by ``MASK``."""
 
-    def __init__(self, values: Iterable[str] = (), *, names: Iterable[str] = (), env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, values: Iterable[str] = (), *, names: Iterable[str] = (), env: Mapping[str, str] | None = None
+    ) -> None:
         env = os.environ if env is None else env
         wanted = set(names)
         found = {v for v in values if v}
@@ -60,7 +62,9 @@ class Redactor:
         self.values = sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 
     def add(self, *values: str) -> None:
-        self.values = sorted({*self.values, *(v for v in values if v and len(v) >= _MIN_SECRET_LENGTH)}, key=len, reverse=True)
+        self.values = sorted(
+            {*self.values, *(v for v in values if v and len(v) >= _MIN_SECRET_LENGTH)}, key=len, reverse=True
+        )
 
     def text(self, text: str) -> str:
         text = mask_url(text)

@@ -173,7 +173,9 @@ class Threshold:
             return ThresholdResult(self, Verdict.ERROR, None, f"{label}: recorded value {measured!r} is not a number")
         shown = format_value(measured, self.unit, self.kind)
         if math.isnan(measured):
-            return ThresholdResult(self, Verdict.ERROR, measured, f"{label} = {shown}, wanted {self.wanted()}: not a number")
+            return ThresholdResult(
+                self, Verdict.ERROR, measured, f"{label} = {shown}, wanted {self.wanted()}: not a number"
+            )
         verdict = Verdict.PASS if self.holds(measured) else Verdict.FAIL
         return ThresholdResult(self, verdict, measured, f"{label} = {shown}, wanted {self.wanted()}")
 
@@ -260,7 +262,9 @@ def _tokens(expression: str) -> list[tuple[str, str, int]]:
 def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
     """Parse one threshold expression; a mistake raises ``ThresholdError`` naming the bad token."""
     if not isinstance(expression, str):
-        raise ThresholdError(repr(expression), repr(expression), "a threshold must be a string such as 'p95 < 500ms'", where=where)
+        raise ThresholdError(
+            repr(expression), repr(expression), "a threshold must be a string such as 'p95 < 500ms'", where=where
+        )
     text = expression.strip()
 
     def fail(token: str, reason: str, column: int | None = None) -> ThresholdError:
@@ -330,7 +334,12 @@ def parse_thresholds(expressions: Iterable[str] | str, *, where: str | None = No
     try:
         items = list(expressions)
     except TypeError:
-        raise ThresholdError(repr(expressions), repr(expressions), "thresholds must be a list of strings such as ['p95 < 500ms']", where=where) from None
+        raise ThresholdError(
+            repr(expressions),
+            repr(expressions),
+            "thresholds must be a list of strings such as ['p95 < 500ms']",
+            where=where,
+        ) from None
     return tuple(parse_threshold(item, where=where) for item in items)
 
 

@@ -64,7 +64,9 @@ def test_unknown_key_is_named_with_the_file_and_a_suggestion_when_misspelt(tmp_p
 
 def test_wrong_type_names_key_and_expected_type_when_given(tmp_path: Path) -> None:
     path = write(tmp_path, '[tool.prodgate.environments.production]\ndemo = "yes"\n')
-    with pytest.raises(ConfigError, match=r"\[tool\.prodgate\.environments\.production\.demo\] must be true or false, got 'yes'"):
+    with pytest.raises(
+        ConfigError, match=r"\[tool\.prodgate\.environments\.production\.demo\] must be true or false, got 'yes'"
+    ):
         load_config(path, None, env={})
 
 

@@ -30,5 +30,9 @@ def test_headers_and_nested_data_are_masked_when_secret() -> None:
         "Accept": "*/*",
     }
     redact = Redactor(values=["hunter22"], env={})
-    assert redact.data({"password": "anything", "log": ["x hunter22"], "n": 3}) == {"password": MASK, "log": [f"x {MASK}"], "n": 3}
+    assert redact.data({"password": "anything", "log": ["x hunter22"], "n": 3}) == {
+        "password": MASK,
+        "log": [f"x {MASK}"],
+        "n": 3,
+    }
     assert is_secret_name("STRIPE_API_KEY") and not is_secret_name("PATH")

@@ -43,7 +43,9 @@ BYTE_UNITS = {"B": 1.0, "KB": 1024.0, "MB": 1024.0**2, "GB": 1024.0**3}
         ("cpu < 80%", "cpu", "<", 0.8),
     ],
 )
-def test_expression_parses_to_base_units_when_written_with_a_unit(expression: str, key: str, op: str, value: float) -> None:
+def test_expression_parses_to_base_units_when_written_with_a_unit(
+    expression: str, key: str, op: str, value: float
+) -> None:
     threshold = parse_threshold(expression)
     assert (threshold.key, threshold.op) == (key, op)
     assert math.isclose(threshold.value, value)
@@ -72,7 +74,9 @@ def test_malformed_expression_names_the_bad_token_when_parsed(expression: str, t
 
 
 def test_failure_message_shows_measured_against_wanted_when_a_threshold_fails() -> None:
-    results = evaluate(["p95 < 500ms", "error_rate < 1%", "rps >= 10"], {"p95": 0.812, "error_rate": 0.0042, "rps": 123.4})
+    results = evaluate(
+        ["p95 < 500ms", "error_rate < 1%", "rps >= 10"], {"p95": 0.812, "error_rate": 0.0042, "rps": 123.4}
+    )
     assert [r.verdict for r in results] == [Verdict.FAIL, Verdict.PASS, Verdict.PASS]
     assert results[0].message == "p95 = 812 ms, wanted < 500 ms"
     assert results[1].message == "error_rate = 0.42 %, wanted < 1 %"
@@ -126,8 +130,15 @@ numbers = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=
 
 
 @settings(max_examples=300, deadline=None)
-@given(op=st.sampled_from(sorted(OPS)), number=numbers, unit=st.sampled_from(sorted(DURATION_UNITS)), measured=st.floats(0, 1e7))
-def test_duration_threshold_judges_like_the_operator_when_parsed(op: str, number: float, unit: str, measured: float) -> None:
+@given(
+    op=st.sampled_from(sorted(OPS)),
+    number=numbers,
+    unit=st.sampled_from(sorted(DURATION_UNITS)),
+    measured=st.floats(0, 1e7),
+)
+def test_duration_threshold_judges_like_the_operator_when_parsed(
+    op: str, number: float, unit: str, measured: float
+) -> None:
     threshold = parse_threshold(f"p95 {op} {number}{unit}")
     assert math.isclose(threshold.value, number * DURATION_UNITS[unit], rel_tol=1e-12)
     (result,) = evaluate([threshold], {"p95": measured})
@@ -137,7 +148,9 @@ def test_duration_threshold_judges_like_the_operator_when_parsed(op: str, number
 
 @settings(max_examples=200, deadline=None)
 @given(op=st.sampled_from(sorted(OPS)), number=numbers, unit=st.sampled_from(sorted(BYTE_UNITS)), spaced=st.booleans())
-def test_byte_threshold_scales_by_1024_when_written_in_kb_mb_gb(op: str, number: float, unit: str, spaced: bool) -> None:
+def test_byte_threshold_scales_by_1024_when_written_in_kb_mb_gb(
+    op: str, number: float, unit: str, spaced: bool
+) -> None:
     threshold = parse_threshold(f"growth_per_100 {op} {number}{' ' if spaced else ''}{unit}")
     assert math.isclose(threshold.value, number * BYTE_UNITS[unit], rel_tol=1e-12)
 

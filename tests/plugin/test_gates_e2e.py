@@ -1,0 +1,51 @@
+"""End to end: our gates/ suite against the embedded demo service, healthy and with each fault."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_gates(*args: str, faults: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODGATE_", "PYTEST_"))}
+    if faults:
+        env["PRODGATE_DEMO_FAULTS"] = faults
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "gates", "-p", "no:cacheprovider", "-q", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_gates_pass_and_print_the_table_when_the_demo_is_healthy() -> None:
+    done = run_gates()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "prodgate gates:" in done.stdout
+    assert "performance  test_catalogue_responds_quickly  PASS  p95 " in done.stdout
+    assert "(embedded demo service, pid " in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("fault", "family", "expected"),
+    [
+        ("slow", "performance", ["test_catalogue_responds_quickly  FAIL  p95 3", "wanted < 200 ms"]),
+        ("errors", "performance", ["FAIL  error_rate 20 %, wanted < 1 %"]),
+        ("leak", "performance", ["test_server_memory_stays_flat    FAIL  growth_per_100 ", "MB, wanted < 10 MB"]),
+    ],
+)
+def test_matching_gate_fails_with_the_measured_figure_when_a_fault_is_on(
+    fault: str, family: str, expected: list[str]
+) -> None:
+    done = run_gates("-m", family, faults=fault)
+    assert done.returncode == 1, done.stdout + done.stderr
+    for piece in expected:
+        assert piece in done.stdout, done.stdout
