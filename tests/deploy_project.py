@@ -1,7 +1,7 @@
 """A throwaway project for ``prodgate deploy`` tests: a running shop, gates, deploy and rollback scripts.
 
-The shop is the demo service (``DemoService.start(state_file=...)``) when this build has it, else the
-stand-in in ``deploy_stand_in.py``; both switch release when the JSON state file changes. The deploy
+The shop is the demo service (``DemoService.start(state_file=...)``), which switches release when its
+JSON state file changes (``{"version": "2.0.0", "faults": ["not-ready"]}``). The deploy
 script writes that file (new version, faults) and "migrates" the project's SQLite database; the
 rollback script restores both from the deployment's backup folder.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -180,29 +179,10 @@ class Shop:
 
 
 def start_shop(state_file: Path) -> Shop:
-    try:
-        from pytest_prodgate.demo import DemoService
-    except ImportError:
-        DemoService = None
-    if DemoService is not None:
-        service = DemoService.start(state_file=state_file)
-        return Shop(service.base_url, state_file, service.stop)
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "deploy_stand_in.py"), str(state_file)], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    url = line.split(" listening on ")[1].split()[0]
+    from pytest_prodgate.demo import DemoService
 
-    def stop() -> None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-    return Shop(url, state_file, stop)
+    service = DemoService.start(state_file=state_file)
+    return Shop(service.base_url, state_file, service.stop)
 
 
 def toml_value(value: Any) -> str:
