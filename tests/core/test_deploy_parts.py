@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_prodgate.config import load_config
 from pytest_prodgate.deploy.backup import backup_sqlite, folder_is_empty, make_backup_dir, prune_backups, restore_sqlite
 from pytest_prodgate.deploy.config import DeploySettings
 from pytest_prodgate.deploy.exitcodes import DeployExit
@@ -278,3 +279,15 @@ def test_exit_codes_are_distinct_and_keep_the_shared_meanings_when_compared() ->
         ExitCode.USAGE_ERROR,
     )
     assert all(c.meaning for c in DeployExit)
+
+
+def test_documented_configuration_is_valid_when_loaded_for_production(tmp_path: Path) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text()
+    toml = docs.split("## Configuration: `[tool.prodgate.deploy]`")[1].split("```toml\n")[1].split("```")[0]
+    (tmp_path / "pyproject.toml").write_text(toml)
+    config = load_config(tmp_path / "pyproject.toml", "production")
+    settings = DeploySettings.from_section(config.section("deploy"), root=tmp_path, environment="production")
+    assert settings.health_url == "https://shop.example.com/health/ready"
+    assert settings.target == "shop-production"
+    assert [hook.format for hook in settings.webhooks] == ["slack", "json"]
+    assert settings.timeout("health") == 120 and settings.keep == 5
