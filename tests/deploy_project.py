@@ -205,7 +205,7 @@ class Project:
     shop: Shop
     env: dict[str, str] = field(default_factory=dict)
 
-    def configure(self, **deploy: Any) -> None:
+    def configure(self, extra: str = "", **deploy: Any) -> None:
         settings = {
             "gates": "readiness",
             "verify": "health",
@@ -228,7 +228,7 @@ class Project:
         ]
         lines += ["", "[tool.prodgate.deploy]"]
         lines += [f"{key} = {toml_value(value)}" for key, value in settings.items()]
-        (self.root / "pyproject.toml").write_text("\n".join(lines) + "\n")
+        (self.root / "pyproject.toml").write_text("\n".join(lines) + "\n\n" + extra)
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "pytest_prodgate", *args]

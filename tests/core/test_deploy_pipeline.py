@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import subprocess
+
 from pytest_prodgate.deploy.exitcodes import DeployExit
 from tests.deploy_project import (  # noqa: F401 (fixtures)
     FAILING_READINESS,
@@ -18,6 +21,13 @@ from tests.deploy_project import (  # noqa: F401 (fixtures)
 
 
 def test_deploy_switches_release_when_gates_and_verification_pass(project: Project) -> None:
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "release 2.0.0"]):
+        subprocess.run([*git, *command], cwd=project.root, check=True, capture_output=True, timeout=60)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project.root, check=True, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+
     done = project.deploy()
 
     assert done.returncode == DeployExit.DEPLOYED, done.stdout + done.stderr
@@ -25,6 +35,7 @@ def test_deploy_switches_release_when_gates_and_verification_pass(project: Proje
     record = project.only_record()
     assert record["outcome"] == "deployed and verified"
     assert record["exit_code"] == 0
+    assert (record["git_commit"], record["user"], record["environment"]) == (commit, getpass.getuser(), None)
     assert step_names(record) == ["gates", "backup", "run", "verify"]
     assert all(s["status"] == "passed" for s in record["steps"])
     assert step(record, "gates")["gates"]["summary"]["total"] == 1
@@ -204,3 +215,19 @@ def test_history_lists_deployments_and_shows_one_when_given_its_id(project: Proj
     assert "  - run: passed" in shown.stdout
     missing = project.history("19990101")
     assert missing.returncode == 4 and "no deployment record '19990101'" in missing.stderr
+
+
+def test_environment_table_overrides_the_deploy_section_when_env_is_given(project: Project) -> None:
+    project.configure(
+        extra='[tool.prodgate.environments.staging.deploy]\nrun = "echo deploying $PRODGATE_DEPLOYMENT_ID to $PRODGATE_ENV"\n',
+        verify="",
+    )
+
+    done = project.deploy("--env", "staging")
+
+    assert done.returncode == DeployExit.DEPLOYED, done.stdout + done.stderr
+    record = project.only_record()
+    assert record["environment"] == "staging"
+    assert step(record, "run")["output_tail"] == [f"deploying {record['id']} to staging"]
+    assert "--prodgate-env staging" in step(record, "gates")["commands"][0]["command"]
+    assert project.shop.version() == "1.0.0"  # the staging deploy command ran instead of deploy.py
