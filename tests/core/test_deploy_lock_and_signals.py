@@ -125,3 +125,58 @@ def test_stale_lock_is_reported_and_taken_over_only_with_force(project: Project)
     assert forced_record["lock_taken_over"]["deployment"] == "20200101T000000000Z-dead00"
     assert not lock.exists()
     assert sorted(os.listdir(lock.parent)) == ["backups", "deployments"]
+
+
+SLOW_READINESS = """
+import time
+from pathlib import Path
+import pytest
+
+@pytest.mark.readiness
+def test_slow_readiness_check():
+    Path("gates-started").write_text("")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not Path("never-created").exists():
+        time.sleep(0.05)
+"""
+
+
+def test_sigint_during_the_gates_changes_nothing_when_it_arrives_before_the_deploy(project: Project) -> None:
+    (project.root / "gates" / "test_slow.py").write_text(SLOW_READINESS)
+    running = project.start_deploy()
+    wait_for_file(project.root / "gates-started", running)
+
+    running.send_signal(signal.SIGINT)
+    output, _ = running.communicate(timeout=120)
+
+    assert running.returncode == DeployExit.INTERRUPTED, output
+    record = project.only_record()
+    assert record["signals"] == ["SIGINT"]
+    assert record["outcome"] == "interrupted, nothing changed"
+    assert record["reason"] == "stopped by SIGINT during the gates"
+    assert step_names(record) == ["gates"]
+    assert step(record, "gates")["reason"] == "stopped by SIGINT"
+    assert not (project.root / "deploy-started").exists()
+    assert not (project.root / ".prodgate" / "backups").exists()
+    assert project.orders() == ORDERS and project.shop.version() == "1.0.0"
+
+
+def test_second_signal_stops_the_rollback_and_needs_a_person_when_it_arrives_mid_rollback(project: Project) -> None:
+    project.configure(
+        run=f"{PY} deploy.py 2.0.0 --wait-for never-created",
+        rollback=[f'touch rollback-started && {PY} -c "import time; time.sleep(60)"'],
+    )
+    running = project.start_deploy()
+    wait_for_file(project.root / "deploy-started", running)
+    running.send_signal(signal.SIGTERM)
+    wait_for_file(project.root / "rollback-started", running)
+
+    running.send_signal(signal.SIGTERM)
+    output, _ = running.communicate(timeout=120)
+
+    assert running.returncode == DeployExit.ROLLBACK_FAILED == 13, output
+    record = project.only_record()
+    assert record["signals"] == ["SIGTERM", "SIGTERM"]
+    assert record["outcome"] == "rollback failed, needs a person"
+    assert record["reason"] == "stopped by SIGTERM during the deploy; rollback failed: stopped by SIGTERM"
+    project.assert_backup_restorable(record)
