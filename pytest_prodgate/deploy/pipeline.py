@@ -14,7 +14,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,24 +29,12 @@ from pytest_prodgate.deploy.gatereport import GateDecision, decide, read_gate_re
 from pytest_prodgate.deploy.health import wait_until_healthy
 from pytest_prodgate.deploy.lock import DeployLock, LockHeld, StaleLock, describe, owner_alive, read_lock
 from pytest_prodgate.deploy.notify import notify
+from pytest_prodgate.deploy.plan import git_commit, render_plan
 from pytest_prodgate.deploy.process import CommandResult, run_command
 from pytest_prodgate.deploy.record import new_deployment_id, now_iso, write_record
 from pytest_prodgate.redact import Redactor, mask_url
 
-__all__ = ["Deployment", "git_commit", "run_deployment"]
-
-
-def git_commit(root: Path) -> str | None:
-    """The commit being deployed: ``git rev-parse HEAD`` in the project, else the CI's variable."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
-        )
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA") or None
+__all__ = ["Deployment", "run_deployment"]
 
 
 class _Stop(Exception):
@@ -89,7 +76,7 @@ class Deployment:
             "outcome": "running",
             "exit_code": None,
             "reason": None,
-            "plan": self.plan(),
+            "plan": render_plan(settings, self.lock.path, self.id, self.redactor),
             "steps": [],
             "signals": self.signals,
             "backup_dir": None,
@@ -99,43 +86,6 @@ class Deployment:
     # -- output ------------------------------------------------------------------------------
     def say(self, text: str) -> None:
         print(self.redactor.text(text), file=self.out, flush=True)
-
-    def _shown(self, path: Path | str) -> str:
-        """A path as the plan shows it: relative to the project root when inside it."""
-        try:
-            return str(Path(path).relative_to(self.settings.root))
-        except ValueError:
-            return str(path)
-
-    def plan(self) -> list[str]:
-        s = self.settings
-        q = shlex.quote
-        lines = []
-        gates = f"pytest -m {q(s.gates)}" if s.gates else "(none)"
-        lines.append(f"gates     {gates}  [timeout {s.timeout('gates'):g}s]")
-        backups = [*s.backup, *(f"sqlite backup of {self._shown(p)}" for p in s.sqlite_backup)]
-        where = f"into {self._shown(s.backups_dir)}/<id>/ (keep {s.keep})"
-        lines.append(
-            f"backup    {'; '.join(backups) + ' ' + where if backups else '(none)'}  [timeout {s.timeout('backup'):g}s]"
-        )
-        lines.append(f"run       {s.run or '(nothing)'}  [timeout {s.timeout('run'):g}s]")
-        verify = []
-        if s.health_url:
-            verify.append(f"wait until {mask_url(s.health_url)} is healthy [timeout {s.timeout('health'):g}s]")
-        if s.verify:
-            verify.append(f"pytest -m {q(s.verify)} [timeout {s.timeout('verify'):g}s]")
-        lines.append(f"verify    {', then '.join(verify) or '(nothing)'}")
-        if s.rollback and s.rollback_policy == "automatic":
-            lines.append(
-                f"rollback  on failure: {'; '.join(s.rollback)}, then verify again  [timeout {s.timeout('rollback'):g}s]"
-            )
-        else:
-            lines.append(f"rollback  none ({'policy manual' if s.rollback else 'no rollback commands'})")
-        lines.append(f"lock      {self._shown(self.lock.path)}")
-        lines.append(f"record    {self._shown(s.records_dir / (self.id + '.json'))}")
-        if s.webhooks:
-            lines.append(f"notify    {len(s.webhooks)} webhook{'s' if len(s.webhooks) != 1 else ''}")
-        return [self.redactor.text(line) for line in lines]
 
     def show_plan(self) -> None:
         where = f"environment {self.settings.environment or '(base)'}, target {self.settings.target}"

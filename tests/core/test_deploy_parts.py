@@ -259,6 +259,7 @@ def test_deploy_modules_import_when_pytest_is_unavailable() -> None:
         "lock",
         "notify",
         "pipeline",
+        "plan",
         "process",
         "record",
     ]
