@@ -17,7 +17,7 @@ from pytest_prodgate.config import DURATION, ListOf, OneOf, TableOf, validate
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.thresholds import parse_duration
 
-__all__ = ["SCHEMA", "STEPS", "DeploySettings", "Webhook"]
+__all__ = ["SCHEMA", "STEPS", "DeploySettings", "Email", "Webhook"]
 
 STEPS = ("gates", "backup", "run", "verify", "rollback", "health")
 
@@ -26,6 +26,17 @@ WEBHOOK_SCHEMA: dict[str, Any] = {
     "format": OneOf("json", "slack"),
     "timeout": DURATION,
     "headers": TableOf(str),
+}
+
+EMAIL_SCHEMA: dict[str, Any] = {
+    "host": str,
+    "port": int,
+    "sender": str,
+    "to": ListOf(str),
+    "timeout": DURATION,
+    "starttls": bool,
+    "user": str,
+    "password_env": str,  # name of the environment variable holding the SMTP password
 }
 
 SCHEMA: dict[str, Any] = {
@@ -47,6 +58,7 @@ SCHEMA: dict[str, Any] = {
     "records_dir": str,
     "lock_dir": str,
     "webhooks": ListOf(WEBHOOK_SCHEMA),
+    "email": EMAIL_SCHEMA,
     "tail_lines": int,
 }
 
@@ -59,6 +71,20 @@ class Webhook:
     format: str = "json"
     timeout: float = 10.0
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Email:
+    """An SMTP server and the people told about each deployment's outcome."""
+
+    host: str
+    to: tuple[str, ...]
+    port: int = 25
+    sender: str = "prodgate@localhost"
+    timeout: float = 10.0
+    starttls: bool = False
+    user: str | None = None
+    password_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,7 @@ class DeploySettings:
     records_dir: Path = Path(".prodgate/deployments")
     lock_dir: Path = Path(".prodgate")
     webhooks: tuple[Webhook, ...] = ()
+    email: Email | None = None
     tail_lines: int = 40
     dry_run: bool = False
     force: bool = False
@@ -128,6 +155,8 @@ class DeploySettings:
             )
             for hook in values.pop("webhooks", [])
         )
+        if "email" in values:
+            kwargs["email"] = _email(values.pop("email"), where)
         for index, hook in enumerate(kwargs["webhooks"]):
             if not hook.url.startswith(("http://", "https://")):  # also catches a missing url
                 raise ConfigError(f"{where} webhooks[{index}].url must be an http(s) URL, got {hook.url[:40]!r}")
@@ -150,6 +179,22 @@ class DeploySettings:
 
     def timeout(self, step: str) -> float:
         return float(self.timeouts.get(step, DEFAULT_TIMEOUTS[step]))
+
+
+def _email(table: Mapping[str, Any], where: str) -> Email:
+    for key in ("host", "to"):
+        if not table.get(key):
+            raise ConfigError(f"{where} email.{key} is required when [tool.prodgate.deploy.email] is set")
+    return Email(
+        host=table["host"],
+        to=tuple(table["to"]),
+        port=table.get("port", 25),
+        sender=table.get("sender", "prodgate@localhost"),
+        timeout=parse_duration(table.get("timeout", "10s")),
+        starttls=table.get("starttls", False),
+        user=table.get("user"),
+        password_env=table.get("password_env"),
+    )
 
 
 def default_target(health_url: str | None, environment: str | None) -> str:

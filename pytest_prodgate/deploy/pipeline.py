@@ -28,7 +28,7 @@ from pytest_prodgate.deploy.exitcodes import DeployExit
 from pytest_prodgate.deploy.gatereport import GateDecision, decide, read_gate_report
 from pytest_prodgate.deploy.health import wait_until_healthy
 from pytest_prodgate.deploy.lock import DeployLock, LockHeld, StaleLock, describe, owner_alive, read_lock
-from pytest_prodgate.deploy.notify import notify
+from pytest_prodgate.deploy.notify import notify, notify_email
 from pytest_prodgate.deploy.plan import git_commit, render_plan
 from pytest_prodgate.deploy.process import CommandResult, run_command
 from pytest_prodgate.deploy.record import new_deployment_id, now_iso, write_record
@@ -407,8 +407,12 @@ class Deployment:
         self.record.update(outcome=stop.outcome, exit_code=int(stop.code), reason=stop.reason, finished=now_iso())
         self.save()
         self.say(f"prodgate deploy {self.id}: {stop.outcome} (exit code {int(stop.code)}): {stop.reason}")
-        if notify_people and self.settings.webhooks:
-            self.record["notifications"] = notify(self.settings.webhooks, self.redactor.data(self.record), log=self.out)
+        if notify_people and (self.settings.webhooks or self.settings.email):
+            told = self.redactor.data(self.record)
+            notes = notify(self.settings.webhooks, told, log=self.out)
+            if self.settings.email is not None:
+                notes.append(notify_email(self.settings.email, told, log=self.out))
+            self.record["notifications"] = notes
             self.save()
         return stop.code
 

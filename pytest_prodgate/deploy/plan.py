@@ -58,6 +58,9 @@ def render_plan(s: DeploySettings, lock_path: Path, deployment_id: str, redactor
         lines.append(f"rollback  none ({'policy manual' if s.rollback else 'no rollback commands'})")
     lines.append(f"lock      {_shown(lock_path, s.root)}")
     lines.append(f"record    {_shown(s.records_dir / (deployment_id + '.json'), s.root)}")
-    if s.webhooks:
-        lines.append(f"notify    {len(s.webhooks)} webhook{'s' if len(s.webhooks) != 1 else ''}")
+    told = [f"{len(s.webhooks)} webhook{'s' if len(s.webhooks) != 1 else ''}"] if s.webhooks else []
+    if s.email is not None:
+        told.append(f"email to {', '.join(s.email.to)} via {s.email.host}:{s.email.port}")
+    if told:
+        lines.append(f"notify    {'; '.join(told)}")
     return [redactor.text(line) for line in lines]

@@ -1,18 +1,23 @@
-"""``prodgate deploy --dry-run`` changes nothing; webhooks hear about every outcome."""
+"""``prodgate deploy --dry-run`` changes nothing; webhooks and email hear about every outcome."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
 from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_prodgate.deploy.config import Email
 from pytest_prodgate.deploy.exitcodes import DeployExit
+from pytest_prodgate.deploy.notify import notify_email
 from tests.deploy_project import FAILING_READINESS, PY, Project, project, shop, step  # noqa: F401 (fixtures)
 
 
@@ -143,3 +148,69 @@ def test_dry_run_notifies_nobody_when_webhooks_are_configured(
 
     assert done.returncode == 0, done.stdout
     assert received == []
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[int, Mailbox]]:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=closed_port())
+    controller.start()
+    try:
+        yield controller.port, box
+    finally:
+        controller.stop()
+
+
+def test_email_tells_people_the_outcome_when_an_smtp_server_is_configured(
+    project: Project, mailbox: tuple[int, Mailbox]
+) -> None:
+    port, box = mailbox
+    project.configure(
+        email={"host": "127.0.0.1", "port": port, "sender": "deploy@shop.invalid", "to": ["ops@shop.invalid"]}
+    )
+
+    done = project.deploy()
+
+    assert done.returncode == DeployExit.DEPLOYED, done.stdout
+    [message] = box.messages
+    assert message["To"] == "ops@shop.invalid" and message["From"] == "deploy@shop.invalid"
+    assert message["Subject"].startswith("✅ prodgate deploy to 127.0.0.1:")
+    assert message["Subject"].endswith(": deployed and verified (exit code 0)")
+    body = message.get_content()
+    assert "- run: passed (exit code 0)" in body and f"deployment {project.only_record()['id']}" in body
+    assert project.only_record()["notifications"] == [
+        {"url": f"smtp://127.0.0.1:{port}", "format": "email", "ok": True, "result": "sent"}
+    ]
+
+
+def test_email_failure_is_logged_and_returned_when_nothing_listens() -> None:
+    log = io.StringIO()
+    email = Email(host="127.0.0.1", port=closed_port(), to=("ops@shop.invalid",), timeout=2)
+
+    result = notify_email(email, {"id": "x", "outcome": "deployed and verified", "exit_code": 0}, log=log)
+
+    assert result == {
+        "url": f"smtp://127.0.0.1:{email.port}",
+        "format": "email",
+        "ok": False,
+        "result": "failed: ConnectionRefusedError",
+    }
+    assert (
+        log.getvalue()
+        == f"prodgate deploy: email to smtp://127.0.0.1:{email.port} failed: ConnectionRefusedError (the outcome stands)\n"
+    )

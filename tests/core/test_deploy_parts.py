@@ -291,4 +291,5 @@ def test_documented_configuration_is_valid_when_loaded_for_production(tmp_path: 
     assert settings.health_url == "https://shop.example.com/health/ready"
     assert settings.target == "shop-production"
     assert [hook.format for hook in settings.webhooks] == ["slack", "json"]
+    assert settings.email is not None and settings.email.to == ("ops@example.com",) and settings.email.port == 587
     assert settings.timeout("health") == 120 and settings.keep == 5
