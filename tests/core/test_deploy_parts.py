@@ -206,6 +206,10 @@ def test_settings_take_flags_over_the_section_when_both_are_given(tmp_path: Path
         ({"rollbak": ["x"]}, "[tool.prodgate.deploy]: unknown key 'rollbak' (did you mean 'rollback'?)"),
         ({"webhooks": [{"format": "slack"}]}, "[tool.prodgate.deploy] webhooks[0].url must be an http(s) URL, got ''"),
         ({"keep": 0}, "[tool.prodgate.deploy] keep must be at least 1, got 0"),
+        (
+            {"email": {"host": "smtp"}},
+            "[tool.prodgate.deploy] email.to is required when [tool.prodgate.deploy.email] is set",
+        ),
     ],
 )
 def test_settings_name_the_key_when_the_section_is_wrong(
