@@ -24,7 +24,11 @@ from pytest_prodgate.summary import count_verdicts, render_table
 from pytest_prodgate.thresholds import ThresholdResult, Verdict
 
 # Family fixtures: each capability's fixtures module, loaded with the plugin.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "pytest_prodgate.readiness.fixtures",
+    "pytest_prodgate.readiness.collect",
+    "pytest_prodgate.health.fixtures",
+]
 
 config_key = pytest.StashKey[ProdgateConfig]()
 log_key = pytest.StashKey["GateLog"]()
@@ -95,11 +99,23 @@ def _wants_demo(config: pytest.Config) -> bool:
 
 
 def _prepare_demo(config: pytest.Config) -> None:
-    """Make a run directory for the demo; pytest-xdist hands the option to its workers."""
-    if hasattr(config, "workerinput") or not _wants_demo(config):
+    """Make a run directory for the demo (a worker takes its controller's, see ``pytest_configure_node``)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        config.option.prodgate_run_dir = workerinput.get("prodgate_run_dir")
+        return
+    if not _wants_demo(config):
         return
     config.option.prodgate_run_dir = tempfile.mkdtemp(prefix="prodgate-run-")
     config.stash[run_dir_owner_key] = Path(config.option.prodgate_run_dir)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: workers re-read their options, so hand them the run directory explicitly."""
+    run_dir = getattr(node.config.option, "prodgate_run_dir", None)
+    if run_dir:
+        node.workerinput["prodgate_run_dir"] = run_dir
 
 
 def _needs_target(item: pytest.Item) -> bool:
@@ -277,7 +293,11 @@ def pytest_runtest_makereport(
         if verdict is Verdict.FAIL and spec.severity is Severity.WARNING:
             verdict = Verdict.WARNING
             report.outcome = "passed"
-    decided = _first_line(message) if verdict is not Verdict.PASS and not results else gate.deciding_figure(results)
+    missed = [r for r in results if r.verdict is Verdict.FAIL]
+    if verdict is Verdict.PASS or (missed and isinstance(call.excinfo and call.excinfo.value, GateFailed)):
+        decided = gate.deciding_figure(results)
+    else:  # failed for another reason than a threshold: say that reason, not a passing figure
+        decided = _first_line(message)
     entry = {
         "nodeid": item.nodeid,
         "name": item.name,

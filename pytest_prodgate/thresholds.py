@@ -212,7 +212,9 @@ def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
     if math.isnan(value) or math.isinf(value):
         return str(value)
     if not unit:
-        if kind is Kind.DURATION:
+        if kind is Kind.FRACTION:
+            unit = "%"
+        elif kind is Kind.DURATION:
             unit = "ms" if abs(value) < 1 else "s"
         elif kind is Kind.BYTES and abs(value) >= 1024:
             unit = "MB" if abs(value) >= 1024**2 else "KB"
@@ -223,9 +225,7 @@ def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
     elif abs(shown) >= 100:
         text = f"{shown:.0f}"
     else:
-        text = f"{shown:.3g}"
-        if "e" in text:
-            text = f"{shown:.6f}".rstrip("0").rstrip(".")
+        text = f"{shown:.3g}"  # three significant digits; scientific notation only for tiny values
     return f"{text} {unit}" if unit else text
 
 

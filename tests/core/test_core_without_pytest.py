@@ -14,6 +14,16 @@ CORE = [
     "pytest_prodgate.summary",
     "pytest_prodgate.cli",
     "pytest_prodgate.demo_target",
+    "pytest_prodgate.readiness",
+    "pytest_prodgate.readiness.env",
+    "pytest_prodgate.readiness.system",
+    "pytest_prodgate.readiness.databases",
+    "pytest_prodgate.readiness.cache",
+    "pytest_prodgate.readiness.code",
+    "pytest_prodgate.readiness.django_checks",
+    "pytest_prodgate.readiness.django_probe",
+    "pytest_prodgate.readiness.config",
+    "pytest_prodgate.readiness.runner",
 ]
 
 

@@ -1,0 +1,175 @@
+"""pytest fixtures of the ``health`` family: ``probe``, ``async_probe``, ``tls``, ``security_headers``.
+
+Thin glue: each fixture builds a core object (``probes.py``, ``tls.py``, ``headers.py``) bound to the
+run's base URL and ``[tool.prodgate.health]`` settings, and records its figures (``latency``,
+``status``, ``attempts``, ``days_left``, ``violations``) into the current ``gate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from pytest_prodgate.context import Prodgate
+from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.gate import Gate
+from pytest_prodgate.health.declarative import expand_headers
+from pytest_prodgate.health.headers import AuditOptions, HeaderAudit, audit_headers
+from pytest_prodgate.health.probes import AsyncProbe, Probe, RetryPolicy
+from pytest_prodgate.health.results import ProbeResult
+from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, CertificateReport, check_certificate
+from pytest_prodgate.redact import redactor
+from pytest_prodgate.thresholds import parse_duration
+
+# The declarative collector ([tool.prodgate.health] endpoints as items) loads with these fixtures.
+pytest_plugins = ["pytest_prodgate.health.collect"]
+
+
+def _recorder(gate: Gate) -> Callable[[ProbeResult, str | None], None]:
+    def record(result: ProbeResult, name: str | None) -> None:
+        gate.record_many(result.figures, prefix=name)
+        gate.details.setdefault("probes", []).append(result.to_dict())
+
+    return record
+
+
+def _probe_options(prodgate: Prodgate, gate: Gate) -> dict[str, Any]:
+    section = prodgate.section("health")
+    return {
+        "policy": RetryPolicy.from_settings(section),
+        "headers": expand_headers(section.get("headers", {}), where="[tool.prodgate.health]"),
+        "verify": section.get("ca_bundle") or section.get("verify", True),
+        "redactor": redactor(prodgate.settings.get("secrets", [])),
+        "on_result": _recorder(gate),
+    }
+
+
+@pytest.fixture
+def probe(prodgate: Prodgate, gate: Gate) -> Probe:
+    """HTTP probes with retries bound to the base URL; records ``latency``, ``status``, ``attempts`` into the gate."""
+    return Probe(prodgate.base_url, **_probe_options(prodgate, gate))
+
+
+@pytest.fixture
+def async_probe(prodgate: Prodgate, gate: Gate) -> AsyncProbe:
+    """The asyncio twin of ``probe`` (``await async_probe.get(...)`` in a pytest-asyncio test)."""
+    return AsyncProbe(prodgate.base_url, **_probe_options(prodgate, gate))
+
+
+class TlsChecker:
+    """``tls.check(host, port)``: the certificate gate, recording ``days_left`` into the gate."""
+
+    def __init__(self, gate: Gate, base_url: str | None, section: Mapping[str, Any]) -> None:
+        self.gate = gate
+        self.base_url = base_url
+        self.ca_bundle: str | None = section.get("ca_bundle")
+
+    def certificate(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        server_name: str | None = None,
+        ca_bundle: str | None = None,
+        thresholds: Sequence[str] = DEFAULT_TLS_THRESHOLDS,
+        min_protocol: str = "TLSv1.2",
+        timeout: str | float = "10s",
+        name: str | None = None,
+    ) -> CertificateReport:
+        """Inspect the certificate (default: the base URL's host) and record ``days_left``; never raises on findings."""
+        if host is None:
+            parts = urlsplit(self.base_url or "")
+            if parts.scheme != "https" or not parts.hostname:
+                raise ConfigError(f"tls: the base URL {self.base_url!r} is not https; give the host to check")
+            host, port = parts.hostname, port or parts.port
+        report = check_certificate(
+            host,
+            port or 443,
+            server_name=server_name,
+            ca_bundle=ca_bundle or self.ca_bundle,
+            timeout=parse_duration(timeout),
+            thresholds=thresholds,
+            min_protocol=min_protocol,
+        )
+        self.gate.record_many(report.figures, prefix=name)
+        self.gate.details.setdefault("tls", []).append(report.to_dict())
+        return report
+
+    def check(self, host: str | None = None, port: int | None = None, **options: Any) -> CertificateReport:
+        """``certificate(...)`` then fail naming expiry, hostname, chain and protocol problems."""
+        __tracebackhide__ = True
+        return self.certificate(host, port, **options).check()
+
+
+@pytest.fixture
+def tls(prodgate: Prodgate, gate: Gate) -> TlsChecker:
+    """The TLS certificate gate: ``tls.check("shop.example", 443)`` records ``days_left``."""
+    return TlsChecker(gate, prodgate.base_url, prodgate.section("health"))
+
+
+class SecurityHeaders:
+    """``security_headers.check("/")``: the header audit of one response, with configured waivers."""
+
+    def __init__(self, probe: Probe, gate: Gate, options: AuditOptions) -> None:
+        # Its own probe, so the gate's figures are the audit's (violations), not the fetch's latency.
+        self.probe = Probe(
+            probe.base_url, policy=probe.policy, headers=probe.headers, verify=probe.verify, redactor=probe.redactor
+        )
+        self.gate = gate
+        self.options = options
+
+    def audit(
+        self,
+        path: str = "/",
+        *,
+        waivers: Mapping[str, str] | None = None,
+        options: AuditOptions | None = None,
+        name: str | None = None,
+    ) -> HeaderAudit:
+        """Fetch ``path`` and audit its headers; records ``violations`` and ``waived_count``."""
+        chosen = options or self.options
+        if waivers:
+            chosen = replace(chosen, waivers={**chosen.waivers, **waivers})
+        result = self.probe.get(path, name=name)
+        assert result.response is not None  # the probe raises when nothing answered
+        audit = audit_headers(result.response.headers, url=self.probe.redactor(result.url), options=chosen)
+        self.gate.record_many(audit.figures, prefix=name)
+        self.gate.details.setdefault("security_headers", []).append({**audit.to_dict(), "fetch": result.to_dict()})
+        for finding in audit.waived:
+            self.gate.details.setdefault("waivers", []).append(
+                {"item": finding.item, "reason": finding.waiver, "url": audit.url, "finding": finding.message}
+            )
+        return audit
+
+    def check(self, path: str = "/", **options: Any) -> HeaderAudit:
+        """``audit(...)`` then fail naming each missing or weak header."""
+        __tracebackhide__ = True
+        return self.audit(path, **options).check()
+
+
+@pytest.fixture
+def security_headers(probe: Probe, gate: Gate, prodgate: Prodgate) -> SecurityHeaders:
+    """The security-header gate, with ``[tool.prodgate.health.security_headers]`` options and waivers."""
+    try:
+        options = AuditOptions.from_settings(prodgate.section("health").get("security_headers", {}))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return SecurityHeaders(probe, gate, options)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Show every waiver applied in the run, with its reason, so none passes silently."""
+    from pytest_prodgate.plugin import gate_entries
+
+    lines = []
+    for entry in gate_entries(config):
+        for waiver in (entry.get("details") or {}).get("waivers", []):
+            lines.append(f"{entry['nodeid']}: {waiver['item']} waived ({waiver['reason']})")
+    if lines:
+        terminalreporter.write_sep("-", "health waivers")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,14 @@
+"""``pytest_prodgate.health.__all__`` is sorted, complete and importable."""
+
+from __future__ import annotations
+
+import pytest_prodgate.health as health
+
+
+def test_health_all_is_sorted_complete_and_resolves_when_imported() -> None:
+    assert list(health.__all__) == sorted(health.__all__)
+    assert all(hasattr(health, name) for name in health.__all__)
+    public = {
+        name for name, value in vars(health).items() if not name.startswith("_") and type(value).__name__ != "module"
+    }
+    assert public - {"annotations"} == set(health.__all__)
