@@ -20,6 +20,7 @@ from pytest_prodgate.demo_target import shared_demo, stop_shared_demo
 from pytest_prodgate.errors import ConfigError, GateFailed
 from pytest_prodgate.gate import Gate, Severity, format_results, overall_verdict
 from pytest_prodgate.markers import GateSpec, gate_spec, register_markers, spec_key
+from pytest_prodgate.redact import mask_url
 from pytest_prodgate.summary import count_verdicts, render_table
 from pytest_prodgate.thresholds import ThresholdResult, Verdict
 
@@ -28,6 +29,12 @@ pytest_plugins: list[str] = [
     "pytest_prodgate.readiness.fixtures",
     "pytest_prodgate.readiness.collect",
     "pytest_prodgate.health.fixtures",
+    "pytest_prodgate.data.fixtures",
+    "pytest_prodgate.data.collect",
+    "pytest_prodgate.load.fixtures",
+    "pytest_prodgate.memory_fixtures",
+    "pytest_prodgate.benchmark_glue",
+    "pytest_prodgate.report.plugin",
 ]
 
 config_key = pytest.StashKey[ProdgateConfig]()
@@ -163,7 +170,7 @@ def target_description(config: pytest.Config) -> str | None:
     if info and info.get("base_url"):
         return f"{info['base_url']} (embedded demo service, pid {info['pid']})"
     base_url = config.getoption("base_url", None)
-    return str(base_url) if base_url else None
+    return mask_url(str(base_url)) if base_url else None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -57,6 +57,7 @@ class Kind(str, enum.Enum):
 
 # unit (lower-cased as written) -> (kind, factor to base units, display spelling)
 _UNITS: dict[str, tuple[Kind, float, str]] = {
+    "ns": (Kind.DURATION, 1e-9, "ns"),
     "us": (Kind.DURATION, 1e-6, "us"),
     "µs": (Kind.DURATION, 1e-6, "µs"),
     "ms": (Kind.DURATION, 1e-3, "ms"),

@@ -78,7 +78,9 @@ def test_missing_figure_is_an_error_when_a_threshold_names_it(pytester: pytest.P
     result.stdout.fnmatch_lines(
         ["*ERROR at call of test_forgot*", "p95: no figure 'p95' was recorded (did you mean 'p59'?)"]
     )
-    result.stdout.fnmatch_lines(["performance  test_forgot  ERROR  p95: no figure 'p95' was recorded (did you mean 'p59'?)"])
+    result.stdout.fnmatch_lines(
+        ["performance  test_forgot  ERROR  p95: no figure 'p95' was recorded (did you mean 'p59'?)"]
+    )
 
 
 def test_warning_gate_does_not_change_exit_code_when_it_fails(pytester: pytest.Pytester) -> None:

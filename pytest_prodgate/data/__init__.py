@@ -1,0 +1,26 @@
+"""Data gates: integrity, consistency and calculation-accuracy rules run as SQL inside the database.
+
+Plain Python (never imports pytest): ``DataChecker(url).run(make_rule("unique", {...}))`` counts the
+violations with one query and fetches a sample of at most N offending rows with another. The pytest
+glue lives in ``fixtures.py`` (the ``data`` fixture) and ``collect.py`` (rules files as gates).
+"""
+
+from __future__ import annotations
+
+from pytest_prodgate.data.result import RuleResult
+from pytest_prodgate.data.rulebase import Rule
+from pytest_prodgate.data.rules import RULE_TYPES, make_rule
+from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
+from pytest_prodgate.data.runner import DataChecker, RuleTimeout
+
+__all__ = [
+    "RULE_TYPES",
+    "DataChecker",
+    "Rule",
+    "RuleEntry",
+    "RuleResult",
+    "RuleTimeout",
+    "apply_overrides",
+    "load_rules",
+    "make_rule",
+]

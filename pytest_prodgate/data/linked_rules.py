@@ -1,0 +1,168 @@
+"""Rules across tables, and free SQL: relationship (orphans), reconcile (stored aggregates), sql.
+
+Like every rule they only plan statements; the runner executes them inside the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from pytest_prodgate.data.names import Catalog, check_fragment, check_query
+from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, counting, violating_rows
+from pytest_prodgate.errors import ConfigError
+
+__all__ = ["AGGREGATES", "Reconcile", "Relationship", "Sql"]
+
+
+AGGREGATES: dict[str, Any] = {
+    "sum": sa.func.sum,
+    "count": sa.func.count,
+    "min": sa.func.min,
+    "max": sa.func.max,
+    "avg": sa.func.avg,
+}
+
+
+@dataclass(frozen=True)
+class Reconcile(ColumnsRule):
+    """A stored aggregate equals the one recomputed from child rows (NULL stored values are not judged).
+
+    ``orders.total_cents == SUM(order_items.quantity * unit_price_cents)`` is
+    ``table="orders", column="total_cents", child="order_items.order_id", of="quantity * unit_price_cents"``.
+    """
+
+    child: str = ""
+    aggregate: str = "sum"
+    of: str = ""
+    parent_key: str = ""
+    tolerance: float = 0
+    kind: ClassVar[str] = "reconcile"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "child")
+
+    @property
+    def formula(self) -> str:
+        child_table = self.child.rsplit(".", 1)[0]
+        return f"{self.aggregate.upper()}({child_table}.{self.of or '*'})"
+
+    def default_id(self) -> str:
+        return f"{self.column_text}=={self.formula}"
+
+    def describe(self) -> str:
+        return f"wrong {self.column_text} against {self.formula}"
+
+    def check_options(self) -> None:
+        if self.aggregate not in AGGREGATES:
+            raise ConfigError(f"aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}")
+        if not isinstance(self.child, str) or "." not in self.child:
+            raise ConfigError(f"child {self.child!r} must be 'table.column' (the child rows' key to the parent)")
+        if not self.of and self.aggregate != "count":
+            raise ConfigError(f"aggregate {self.aggregate!r} needs 'of' (a child column or expression)")
+        if self.of:
+            check_fragment(self.of, "of")
+        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, (int, float)) or self.tolerance < 0:
+            raise ConfigError(f"tolerance {self.tolerance!r} must be a number >= 0")
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        stored = catalog.column(table, self.columns[0])
+        if self.parent_key:
+            parent_key = catalog.column(table, self.parent_key, "parent_key")
+        elif len(table.primary_key.columns) == 1:
+            parent_key = next(iter(table.primary_key.columns))
+        else:
+            parent_key = catalog.column(table, "id", "parent_key (none given, no single-column primary key)")
+        child_name, child_column = self.child.rsplit(".", 1)
+        child_table = catalog.table(child_name, "child table")
+        link = catalog.column(child_table, child_column, "child column")
+        if not self.of:
+            value: Any = None
+        elif self.of in child_table.c:
+            value = child_table.c[self.of]
+        else:
+            value = sa.literal_column(f"({check_fragment(self.of, f'rule {self.id!r}: of')})")
+        aggregate = AGGREGATES[self.aggregate]
+        recomputed_value = aggregate() if value is None and self.aggregate == "count" else aggregate(value)
+        sums = (
+            sa.select(link.label("parent"), recomputed_value.label("recomputed")).group_by(link).subquery("recomputed")
+        )
+        joined = table.outerjoin(sums, parent_key == sums.c.parent)
+        recomputed = sa.func.coalesce(sums.c.recomputed, 0)
+        differs = stored != recomputed if not self.tolerance else sa.func.abs(stored - recomputed) > self.tolerance
+        predicate = sa.and_(stored.isnot(None), differs)
+        where = self._filter()
+        keys = catalog.key_columns(table, self.key) or [parent_key]
+        shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
+        return Plan(
+            count=counting(joined, predicate, where),
+            violating=violating_rows(joined, predicate, where, keys, shown),
+            rate_name="mismatch_rate",
+        )
+
+
+@dataclass(frozen=True)
+class Relationship(ColumnsRule):
+    """Every non-NULL value of the child column exists in the parent column ``to`` (``table.column``)."""
+
+    to: str = ""
+    kind: ClassVar[str] = "relationship"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "to")
+
+    def default_id(self) -> str:
+        return f"{self.column_text}->{self.to}"
+
+    def describe(self) -> str:
+        return f"orphans in {self.column_text} -> {self.to}"
+
+    def check_options(self) -> None:
+        if not isinstance(self.to, str) or "." not in self.to:
+            raise ConfigError(f"'to' must be 'table.column' (the parent's key), got {self.to!r}")
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        child = catalog.column(table, self.columns[0])
+        parent_name, parent_column = self.to.rsplit(".", 1)
+        parent_table = catalog.table(parent_name, "parent table")
+        parent = catalog.column(parent_table, parent_column, "parent column")
+        # DISTINCT: parent keys need not be unique, and a join must not multiply the child rows.
+        parents = sa.select(parent.label("key")).distinct().subquery("parents")
+        joined = table.outerjoin(parents, child == parents.c.key)
+        predicate = sa.and_(child.isnot(None), parents.c.key.is_(None))
+        where = self._filter()
+        keys = catalog.key_columns(table, self.key)
+        return Plan(
+            count=counting(joined, predicate, where),
+            violating=violating_rows(joined, predicate, where, keys, [child]),
+            rate_name="orphan_rate",
+        )
+
+
+@dataclass(frozen=True)
+class Sql(Rule):
+    """A query that returns the violating rows; its row count is the number of violations."""
+
+    sql: str = ""
+    kind: ClassVar[str] = "sql"
+    required: ClassVar[tuple[str, ...]] = ("sql",)
+
+    def default_id(self) -> str:
+        return "sql: " + " ".join(self.sql.split())[:60]
+
+    def check_options(self) -> None:
+        check_query(self.sql)
+
+    def describe(self) -> str:
+        return f"rows returned by {self.name or 'the sql rule'}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        query = check_query(self.sql, f"rule {self.id!r}: sql")
+        returned = sa.text(query).columns().subquery("violating")
+        count = sa.select(sa.func.count().label("violations")).select_from(returned)
+        if self.table:
+            table = catalog.table(self.table)
+            total = sa.select(sa.func.count()).select_from(table).scalar_subquery()
+            count = count.add_columns(total.label("rows"))
+        return Plan(count=count, violating=sa.select(sa.text("*")).select_from(returned), rate_name="violation_rate")

@@ -1,0 +1,367 @@
+"""The data rules: each one is a description plus the SQL that counts and finds its violations.
+
+A rule never fetches rows to check them in Python. ``plan(catalog)`` builds SQLAlchemy Core
+statements over reflected tables (identifiers quoted by the dialect): ``count`` returns one row of
+figures (``rows``, ``violations`` and friends) and ``violating`` selects the offending rows with their
+key columns, which the runner limits to a sample and also shows in full as the SQL to reproduce.
+
+Rules (``RULE_TYPES``): unique, not_null, relationship, accepted_values, range, expression,
+freshness, no_future, row_count, reconcile, sql.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from pytest_prodgate.data.linked_rules import Reconcile, Relationship, Sql
+from pytest_prodgate.data.names import Catalog, check_fragment, check_name, split_table
+from pytest_prodgate.data.rulebase import ColumnsRule, Figures, Plan, Rule, counting, violating_rows
+from pytest_prodgate.errors import ConfigError, ThresholdError
+from pytest_prodgate.thresholds import parse_duration
+
+__all__ = ["RULE_TYPES", "Plan", "Rule", "make_rule"]
+
+
+@dataclass(frozen=True)
+class Unique(ColumnsRule):
+    """No value (or combination of values) of ``columns`` appears twice; NULLs are ignored."""
+
+    kind: ClassVar[str] = "unique"
+
+    def describe(self) -> str:
+        return f"duplicates in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        cols = [catalog.column(table, c) for c in self.columns]
+        keys = catalog.key_columns(table, self.key)
+        where = self._filter()
+        filters = [c.isnot(None) for c in cols] + ([where] if where is not None else [])
+        groups = sa.select(*cols, sa.func.count().label("n")).where(*filters).group_by(*cols)
+        groups = groups.having(sa.func.count() > 1)
+        duplicates = groups.subquery("duplicates")
+        total = sa.select(sa.func.count()).select_from(table)
+        if where is not None:
+            total = total.where(where)
+        count = sa.select(
+            total.scalar_subquery().label("rows"),
+            sa.func.count().label("violations"),
+            sa.func.coalesce(sa.func.sum(duplicates.c.n - 1), 0).label("duplicate_rows"),
+        ).select_from(duplicates)
+        shown = [*cols, sa.func.count().label("rows")]
+        if len(keys) == 1:
+            shown += [
+                sa.func.min(keys[0]).label(f"first_{keys[0].name}"),
+                sa.func.max(keys[0]).label(f"last_{keys[0].name}"),
+            ]
+        violating = sa.select(*shown).where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
+
+        def derive(row: Mapping[str, Any]) -> Figures:
+            rows = float(row["rows"] or 0)
+            return {"duplicate_rate": float(row["duplicate_rows"] or 0) / rows if rows else 0.0}
+
+        return Plan(count=count, violating=violating, derive=derive, rate_name=None)
+
+
+@dataclass(frozen=True)
+class NotNull(ColumnsRule):
+    """No row has NULL in any of ``columns``."""
+
+    kind: ClassVar[str] = "not_null"
+
+    def describe(self) -> str:
+        return f"NULLs in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        return self._row_plan(catalog, "null_rate", lambda cols: sa.or_(*(c.is_(None) for c in cols)))
+
+
+@dataclass(frozen=True)
+class AcceptedValues(ColumnsRule):
+    """Every non-NULL value of the column is one of ``values``."""
+
+    values: tuple[Any, ...] = ()
+    kind: ClassVar[str] = "accepted_values"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "values")
+
+    def describe(self) -> str:
+        return f"values outside {list(self.values)} in {self.column_text}"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        values = list(self.values)
+        return self._row_plan(
+            catalog, "invalid_rate", lambda cols: sa.and_(cols[0].isnot(None), sa.not_(cols[0].in_(values)))
+        )
+
+
+@dataclass(frozen=True)
+class Range(ColumnsRule):
+    """Every non-NULL value lies within ``min`` .. ``max`` (``inclusive`` bounds by default)."""
+
+    min: Any = None
+    max: Any = None
+    inclusive: bool = True
+    kind: ClassVar[str] = "range"
+
+    def describe(self) -> str:
+        if self.max is None:
+            return f"values below {self.min}{'' if self.inclusive else ' or equal to it'} in {self.column_text}"
+        if self.min is None:
+            return f"values above {self.max}{'' if self.inclusive else ' or equal to it'} in {self.column_text}"
+        low, high = ("[", "]") if self.inclusive else ("(", ")")
+        return f"values outside {low}{self.min}, {self.max}{high} in {self.column_text}"
+
+    def check_options(self) -> None:
+        if self.min is None and self.max is None:
+            raise ConfigError("a range rule needs 'min', 'max' or both")
+        for bound in (self.min, self.max):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, str))):
+                raise ConfigError(f"range bound {bound!r} must be a number (or a string such as a date)")
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+
+        def violation(cols: list[Any]) -> Any:
+            col = cols[0]
+            outside = []
+            if self.min is not None:
+                outside.append(col < self.min if self.inclusive else col <= self.min)
+            if self.max is not None:
+                outside.append(col > self.max if self.inclusive else col >= self.max)
+            return sa.and_(col.isnot(None), sa.or_(*outside))
+
+        return self._row_plan(catalog, "out_of_range_rate", violation)
+
+
+@dataclass(frozen=True)
+class Expression(Rule):
+    """A row predicate that must hold for every row (rows where it is NULL are not counted)."""
+
+    expression: str = ""
+    kind: ClassVar[str] = "expression"
+    required: ClassVar[tuple[str, ...]] = ("table", "expression")
+
+    def default_id(self) -> str:
+        return f"{self.table}: {self.expression}"
+
+    def check_options(self) -> None:
+        check_fragment(self.expression, "expression")
+
+    def describe(self) -> str:
+        return f"rows of {self.table} where `{self.expression}` does not hold"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        keys = catalog.key_columns(table, self.key)
+        expression = check_fragment(self.expression, f"rule {self.id!r}: expression")
+        predicate = sa.literal_column(f"NOT ({expression})", sa.Boolean)
+        where = self._filter()
+        shown = [c for c in table.columns][:8]
+        return Plan(
+            count=counting(table, predicate, where),
+            violating=violating_rows(table, predicate, where, keys, shown),
+            rate_name="failure_rate",
+        )
+
+
+def _utc_naive(value: Any) -> dt.datetime | None:
+    """A timestamp from the database as naive UTC (text in SQLite, datetime elsewhere)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise ConfigError(f"{value!r} is not a timestamp")
+    moment: dt.datetime = value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _timestamp(catalog: Catalog, col: Any) -> Any:
+    # SQLite keeps timestamps as text in several spellings; datetime() normalises them to UTC text.
+    return sa.func.datetime(col) if catalog.dialect == "sqlite" else col
+
+
+def _moment(catalog: Catalog, col: Any, moment: dt.datetime) -> Any:
+    if catalog.dialect == "sqlite":
+        return sa.func.datetime(sa.literal(moment.strftime("%Y-%m-%d %H:%M:%S")))
+    if getattr(col.type, "timezone", False):
+        return sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
+    return sa.literal(moment, sa.DateTime())
+
+
+@dataclass(frozen=True)
+class Freshness(ColumnsRule):
+    """The newest timestamp in the column is not older than ``max_age``."""
+
+    max_age: str = ""
+    kind: ClassVar[str] = "freshness"
+    required: ClassVar[tuple[str, ...]] = ("table", "columns", "max_age")
+
+    def describe(self) -> str:
+        return f"stale data in {self.column_text} (newest older than {self.max_age})"
+
+    def default_thresholds(self) -> tuple[str, ...]:
+        return (f"newest_age <= {self.max_age}",)
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        col = catalog.column(table, self.columns[0])
+        limit = parse_duration(self.max_age, what=f"rule {self.id!r} max_age")
+        count = sa.select(
+            sa.func.count().label("rows"), sa.func.max(_timestamp(catalog, col)).label("newest")
+        ).select_from(table)
+        where = self._filter()
+        if where is not None:
+            count = count.where(where)
+
+        def derive(row: Mapping[str, Any]) -> Figures:
+            newest = _utc_naive(row["newest"])
+            age = math.nan if newest is None else (now - newest).total_seconds()
+            stale = newest is None or age > limit
+            return {"newest_age": age, "violations": 1.0 if stale else 0.0}
+
+        return Plan(count=count, violating=None, derive=derive)
+
+
+@dataclass(frozen=True)
+class NoFuture(ColumnsRule):
+    """No timestamp in the column lies after now plus ``tolerance``."""
+
+    tolerance: str = "0s"
+    kind: ClassVar[str] = "no_future"
+
+    def describe(self) -> str:
+        return f"future timestamps in {self.column_text} (after now + {self.tolerance})"
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        cutoff = now + dt.timedelta(seconds=parse_duration(self.tolerance, what=f"rule {self.id!r} tolerance"))
+        return self._row_plan(
+            catalog, "future_rate", lambda cols: _timestamp(catalog, cols[0]) > _moment(catalog, cols[0], cutoff)
+        )
+
+
+@dataclass(frozen=True)
+class RowCount(Rule):
+    """The table holds between ``min`` and ``max`` rows."""
+
+    min: int | None = None
+    max: int | None = None
+    kind: ClassVar[str] = "row_count"
+
+    def default_id(self) -> str:
+        return f"row_count({self.table})"
+
+    def describe(self) -> str:
+        return f"row count of {self.table}"
+
+    def default_thresholds(self) -> tuple[str, ...]:
+        bounds = []
+        if self.min is not None:
+            bounds.append(f"rows >= {self.min}")
+        if self.max is not None:
+            bounds.append(f"rows <= {self.max}")
+        return tuple(bounds) or ("rows >= 1",)
+
+    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
+        table = catalog.table(self.table)
+        count = sa.select(sa.func.count().label("rows")).select_from(table)
+        where = self._filter()
+        if where is not None:
+            count = count.where(where)
+
+        def derive(row: Mapping[str, Any]) -> Figures:
+            rows = int(row["rows"])
+            low = self.min is not None and rows < self.min
+            high = self.max is not None and rows > self.max
+            return {"violations": 1.0 if low or high else 0.0}
+
+        return Plan(count=count, derive=derive)
+
+
+RULE_TYPES: dict[str, type[Rule]] = {
+    cls.kind: cls
+    for cls in (
+        Unique,
+        NotNull,
+        Relationship,
+        AcceptedValues,
+        Range,
+        Expression,
+        Freshness,
+        NoFuture,
+        RowCount,
+        Reconcile,
+        Sql,
+    )
+}
+_TUPLE_FIELDS = {"thresholds", "key", "columns", "values"}
+
+
+def make_rule(kind: str, options: Mapping[str, Any]) -> Rule:
+    """Build a rule from its type and options; ``column`` is short for ``columns=[column]``.
+
+    Unknown keys, missing keys and wrong shapes are ``ConfigError``s naming the key.
+    """
+    cls = RULE_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        hint = difflib.get_close_matches(str(kind), list(RULE_TYPES), n=1)
+        known = f"did you mean {hint[0]!r}?" if hint else "known: " + ", ".join(RULE_TYPES)
+        raise ConfigError(f"unknown rule type {kind!r} ({known})")
+    values = dict(options)
+    if "column" in values:
+        if "columns" in values:
+            raise ConfigError("give 'column' or 'columns', not both")
+        values["columns"] = [values.pop("column")]
+    allowed = [f.name for f in cls.__dataclass_fields__.values()]
+    for key in values:
+        if key not in allowed:
+            shown = ["column" if a == "columns" else a for a in allowed]
+            hint = difflib.get_close_matches(key, shown, n=1)
+            more = f"did you mean {hint[0]!r}?" if hint else "known keys: " + ", ".join(sorted(shown))
+            raise ConfigError(f"unknown key {key!r} for a {kind} rule ({more})")
+    for key in cls.required:
+        if not values.get(key):
+            raise ConfigError(f"a {kind} rule needs {'column' if key == 'columns' else key!r}")
+    for key in _TUPLE_FIELDS & set(values):
+        item = values[key]
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            item = [item]
+        if not isinstance(item, (list, tuple)):
+            raise ConfigError(f"{'column' if key == 'columns' else key} must be a list (or one value), got {item!r}")
+        values[key] = tuple(item)
+        if key in ("columns", "key"):
+            for name in values[key]:
+                check_name(name, key.rstrip("s"))
+    if "table" in values:
+        split_table(values["table"])
+    if values.get("severity", "blocking") not in ("blocking", "warning"):
+        raise ConfigError(f"severity {values['severity']!r} is not 'blocking' or 'warning'")
+    for key in ("max_age", "tolerance"):
+        if key in values and cls is not Reconcile:
+            try:
+                parse_duration(values[key], what=key)
+            except ThresholdError:
+                raise ConfigError(f"{key} {values[key]!r} is not a duration. Expected e.g. 500ms, 2s or 1d") from None
+    if (
+        kind in ("accepted_values", "range", "freshness", "no_future", "reconcile", "relationship")
+        and len(values.get("columns", ())) != 1
+    ):
+        raise ConfigError(f"a {kind} rule takes exactly one column")
+    if values.get("where") is not None:
+        check_fragment(values["where"], "where")
+    try:
+        rule = cls(**values)
+    except TypeError as exc:  # a wrong shape the checks above did not name
+        raise ConfigError(f"a {kind} rule: {exc}") from None
+    rule.check_options()
+    return rule

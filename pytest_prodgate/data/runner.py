@@ -1,0 +1,220 @@
+"""Run data rules in the database: one counting query, one sample query, under a statement timeout.
+
+``DataChecker(url)`` owns a SQLAlchemy engine. ``run(rule)`` opens one read-only transaction, sets
+the dialect's statement timeout (PostgreSQL ``SET LOCAL statement_timeout``, MariaDB/MySQL the session
+``max_statement_time`` / ``max_execution_time``, SQLite a progress-handler deadline), reflects the
+tables the rule names, counts the violations and fetches at most ``sample_size`` offending rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from pytest_prodgate.data.names import Catalog
+from pytest_prodgate.data.result import RuleResult
+from pytest_prodgate.data.rules import Rule
+from pytest_prodgate.errors import ConfigError, TargetError
+from pytest_prodgate.redact import mask_url
+
+__all__ = ["DEFAULT_SAMPLE_SIZE", "DEFAULT_STATEMENT_TIMEOUT", "DataChecker", "RuleTimeout", "render_sql"]
+
+DEFAULT_SAMPLE_SIZE = 10
+DEFAULT_STATEMENT_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10
+# SQLite calls the progress handler every this many virtual-machine instructions.
+_SQLITE_PROGRESS_STEPS = 20_000
+
+
+class RuleTimeout(TargetError):
+    """A rule's query ran past the statement timeout."""
+
+
+def _connect_args(url: sa.URL, timeout: float) -> dict[str, Any]:
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return {"connect_timeout": CONNECT_TIMEOUT}
+    if backend in ("mysql", "mariadb"):
+        # read_timeout bounds a lost server; the statement timeout ends slow queries before it.
+        return {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": int(timeout) + 30, "write_timeout": 30}
+    if backend == "sqlite":
+        return {"timeout": CONNECT_TIMEOUT}
+    return {}
+
+
+def render_sql(statement: Any, dialect: sa.Dialect) -> str:
+    """The statement as SQL a person can paste into the database's shell (values inlined when possible)."""
+    try:
+        text = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        if dialect.paramstyle in ("format", "pyformat"):
+            # Drivers with %s placeholders get '%' doubled; a person's shell wants it as written.
+            text = text.replace("%%", "%")
+    except Exception:  # some literal types cannot be inlined; show the bound parameters instead
+        compiled = statement.compile(dialect=dialect)
+        text = f"{compiled}\n-- parameters: {compiled.params}"
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+class DataChecker:
+    """Runs rules against one database; reuse it for many rules (it keeps a connection pool)."""
+
+    def __init__(
+        self,
+        url: str | sa.URL | Engine,
+        *,
+        sample_size: int = DEFAULT_SAMPLE_SIZE,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+    ) -> None:
+        if sample_size < 0:
+            raise ConfigError(f"sample_size must be >= 0, got {sample_size}")
+        if statement_timeout <= 0:
+            raise ConfigError(f"statement_timeout must be > 0, got {statement_timeout}")
+        self.sample_size = sample_size
+        self.statement_timeout = float(statement_timeout)
+        if isinstance(url, Engine):
+            self.engine = url
+            self._owns_engine = False
+        else:
+            try:
+                parsed = sa.make_url(url)
+            except sa.exc.ArgumentError:
+                raise ConfigError(
+                    f"database URL {mask_url(str(url))!r} is not a SQLAlchemy URL "
+                    "(e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db)"
+                ) from None
+            try:
+                self.engine = sa.create_engine(parsed, connect_args=_connect_args(parsed, self.statement_timeout))
+            except (ImportError, sa.exc.NoSuchModuleError) as exc:
+                raise ConfigError(
+                    f"no driver for {parsed.drivername!r}: {exc} (install pytest-prodgate[postgres] or [mysql])"
+                ) from None
+            self._owns_engine = True
+        self.url_text = self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> DataChecker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, rule: Rule, *, thresholds: tuple[str, ...] | None = None) -> RuleResult:
+        """Count and sample the violations of ``rule``; judge them against its thresholds."""
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        started = time.monotonic()
+        with self._session(rule) as conn:
+            catalog = Catalog(conn)
+            plan = rule.plan(catalog, now)
+            counted = self._execute(conn, rule, plan.count).mappings().one()
+            # violations first: with no threshold result to show, a summary shows the first figure
+            figures = {k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted}
+            if plan.derive is not None:
+                figures.update(plan.derive(dict(counted)))
+            if plan.rate_name and "rows" in figures and "violations" in figures:
+                rows = figures["rows"]
+                figures[plan.rate_name] = figures["violations"] / rows if rows else 0.0
+            if plan.violating is not None and "rows" in figures and "violations" in figures:
+                figures.setdefault(
+                    "violation_rate", figures["violations"] / figures["rows"] if figures["rows"] else 0.0
+                )
+            columns: list[str] = []
+            sample: list[tuple[Any, ...]] = []
+            finder = plan.violating if plan.violating is not None else plan.count
+            sql = render_sql(finder, conn.dialect)
+            if plan.violating is not None and self.sample_size and figures.get("violations", 0) > 0:
+                fetched = self._execute(conn, rule, plan.violating.limit(self.sample_size))
+                # Plain str, not the dialect's quoted_name: results travel through pytest-xdist (execnet).
+                columns = [str.__str__(name) for name in fetched.keys()]
+                sample = [tuple(row) for row in fetched.fetchmany(self.sample_size)]
+        result = RuleResult(
+            rule=rule,
+            figures=figures,
+            sample_columns=columns,
+            sample=sample,
+            sql=sql,
+            database=self.url_text,
+            finds_rows=plan.violating is not None,
+            duration=time.monotonic() - started,
+        )
+        result.judge(thresholds if thresholds is not None else rule.effective_thresholds())
+        return result
+
+    def _execute(self, conn: Connection, rule: Rule, statement: Any) -> sa.CursorResult[Any]:
+        try:
+            return conn.execute(statement)
+        except sa.exc.DBAPIError as exc:
+            raise self._explain(rule, exc) from None
+
+    def _explain(self, rule: Rule, exc: sa.exc.DBAPIError) -> Exception:
+        text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        lowered = text.lower()
+        if (
+            "statement timeout" in lowered
+            or "max_statement_time" in lowered
+            or "max_execution_time" in lowered
+            or (lowered == "interrupted")
+        ):
+            return RuleTimeout(
+                f"rule {rule.id!r}: the query ran past the statement timeout of {self.statement_timeout:g} s "
+                "(raise [tool.prodgate.data] statement_timeout, or index the columns the rule reads)"
+            )
+        if "read only" in lowered or "read-only" in lowered or "readonly" in lowered:
+            return ConfigError(f"rule {rule.id!r}: its query tried to write, and rules run read-only: {text}")
+        syntax = ("syntax", "no such column", "does not exist", "unknown column", "no such function", "undefined")
+        if isinstance(exc, sa.exc.ProgrammingError) or any(word in lowered for word in syntax):
+            return ConfigError(f"rule {rule.id!r}: the database rejected its query: {text}")
+        return TargetError(f"rule {rule.id!r}: database error on {self.url_text}: {text}")
+
+    @contextmanager
+    def _session(self, rule: Rule) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except sa.exc.DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            raise TargetError(f"cannot connect to {self.url_text}: {reason}") from None
+        dialect = conn.dialect.name
+        ms = max(1, int(self.statement_timeout * 1000))
+        raw: Any = None
+        try:
+            if dialect == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+            elif dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")  # applies from the next statement
+                if conn.dialect._is_mariadb:  # type: ignore[attr-defined]
+                    conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:.3f}")
+                else:
+                    conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
+            elif dialect == "sqlite":
+                raw = conn.connection.driver_connection
+                deadline = time.monotonic() + self.statement_timeout
+                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _SQLITE_PROGRESS_STEPS)
+                conn.exec_driver_sql("PRAGMA query_only = 1")
+            yield conn
+        finally:
+            try:
+                conn.rollback()
+                if dialect in ("mysql", "mariadb"):
+                    variable = "max_statement_time" if conn.dialect._is_mariadb else "max_execution_time"  # type: ignore[attr-defined]
+                    conn.exec_driver_sql(f"SET SESSION {variable} = DEFAULT")
+                    conn.exec_driver_sql("SET SESSION TRANSACTION READ WRITE")
+                elif dialect == "sqlite" and raw is not None:
+                    raw.set_progress_handler(None, 0)
+                    conn.exec_driver_sql("PRAGMA query_only = 0")
+                    conn.rollback()
+            finally:
+                conn.close()
+
+
+def summarize(results: Mapping[str, RuleResult]) -> dict[str, Any]:
+    """A JSON-friendly summary of several results (for the CLI and reports)."""
+    return {rule_id: result.to_dict() for rule_id, result in results.items()}

@@ -1,0 +1,41 @@
+"""The load engine: weighted scenarios, closed and open workload models, HDR percentiles, thresholds.
+
+Plain Python (never imports pytest)::
+
+    from pytest_prodgate.load import Template, run_load, shop_scenarios
+
+    result = run_load("http://127.0.0.1:8000", shop_scenarios(), users=20, duration="10s")
+    result.check("p95 < 500ms", "error_rate < 1%", "search: p95 < 300ms")
+"""
+
+from __future__ import annotations
+
+from pytest_prodgate.load.connection import RequestFailed, Response
+from pytest_prodgate.load.engine import LoadRun, arun_load, arun_plan, run_load, run_plan
+from pytest_prodgate.load.plan import LoadPlan, make_plan
+from pytest_prodgate.load.result import LoadResult, ScenarioResult, merge
+from pytest_prodgate.load.scenarios import Flow, Scenario, Template, shop_scenarios
+from pytest_prodgate.load.smoke import SmokeFailed
+from pytest_prodgate.load.users import CheckFailed, VirtualUser
+
+__all__ = [
+    "CheckFailed",
+    "Flow",
+    "LoadPlan",
+    "LoadResult",
+    "LoadRun",
+    "RequestFailed",
+    "Response",
+    "Scenario",
+    "ScenarioResult",
+    "SmokeFailed",
+    "Template",
+    "VirtualUser",
+    "arun_load",
+    "arun_plan",
+    "make_plan",
+    "merge",
+    "run_load",
+    "run_plan",
+    "shop_scenarios",
+]

@@ -1,0 +1,201 @@
+"""A quick load test from the command line, judged by thresholds.
+
+Exit status: 0 when every threshold passed, 1 when one failed (or the target was unreachable),
+4 on a usage mistake. ``--json PATH`` writes the result with its figures in base units.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.exitcodes import ExitCode
+from pytest_prodgate.gate import format_results
+from pytest_prodgate.load.result import LoadResult
+from pytest_prodgate.load.scenarios import Flow, Scenario, Template, normalise
+
+__all__ = ["load_scenario_file", "register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "load", help="Run a load test against a URL and judge it by thresholds", description=__doc__
+    )
+    parser.add_argument("url", help="Target URL; the default scenario is a GET of it")
+    model = parser.add_argument_group("workload")
+    model.add_argument("--users", "-u", type=int, help="Virtual users of the closed model (default 10)")
+    model.add_argument(
+        "--rate", "-r", type=float, help="Arrivals per second (open model; latency from the scheduled time)"
+    )
+    model.add_argument("--duration", "-d", help="How long to run, e.g. 10s or 2m (default 10s)")
+    model.add_argument("--iterations", "-n", type=int, help="Stop after this many requests or flows in all")
+    model.add_argument("--ramp-up", default="0s", help="Start the users evenly over this time")
+    model.add_argument("--think-time", default="0s", help="Pause between a user's requests")
+    model.add_argument("--max-connections", type=int, default=1000, help="Open model: most connections to open")
+    model.add_argument("--workers", "-w", default="1", help="Processes to run the load in, a number or auto")
+    model.add_argument(
+        "--scenario", "-s", action="append", default=[], metavar="PATH", help="Scenario file (.py or .json); repeatable"
+    )
+    target = parser.add_argument_group("target")
+    target.add_argument(
+        "--header", "-H", action="append", default=[], metavar="'NAME: VALUE'", help="Extra request header; repeatable"
+    )
+    target.add_argument("--timeout", default="10s", help="Read timeout per request")
+    target.add_argument("--connect-timeout", default="5s", help="Connect timeout")
+    target.add_argument("--insecure", "-k", action="store_true", help="Do not verify the TLS certificate")
+    target.add_argument("--ca-bundle", metavar="PATH", help="Verify TLS against this CA bundle")
+    target.add_argument("--no-smoke", action="store_true", help="Skip the smoke request of each scenario")
+    judge = parser.add_argument_group("judging")
+    judge.add_argument(
+        "--threshold",
+        "-t",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="Threshold such as 'p95 < 500ms'; repeatable",
+    )
+    judge.add_argument("--abort-on-fail", action="store_true", help="Stop as soon as a threshold can no longer pass")
+    judge.add_argument("--json", metavar="PATH", help="Write the result as JSON")
+    judge.add_argument("--quiet", "-q", action="store_true", help="No progress line")
+    parser.set_defaults(handler=run)
+
+
+def load_scenario_file(path: str) -> list[Scenario]:
+    """Scenarios from a file: ``.py`` (a ``scenarios`` list, else its public async functions) or ``.json``."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"scenario file {path!r} does not exist", where="--scenario")
+    if file.suffix == ".json":
+        try:
+            items = json.loads(file.read_text())
+        except ValueError as exc:
+            raise ConfigError(f"scenario file {path!r} is not valid JSON: {exc}", where="--scenario") from None
+        if not isinstance(items, list):
+            raise ConfigError(f"scenario file {path!r} must hold a list of request templates", where="--scenario")
+        try:
+            fields: list[dict[str, Any]] = [
+                {k: (tuple(v) if k == "expect" and isinstance(v, list) else v) for k, v in item.items()}
+                for item in items
+            ]
+            return [Template(**spec) for spec in fields]
+        except TypeError as exc:
+            raise ConfigError(f"scenario file {path!r}: {exc}", where="--scenario") from None
+    digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:12]
+    name = f"prodgate_scenarios_{digest}"  # the same in worker processes, so flows unpickle there
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"scenario file {path!r} cannot be imported (expected .py or .json)", where="--scenario")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - any error in the user's file becomes one line
+            del sys.modules[name]
+            raise ConfigError(
+                f"scenario file {path!r} failed to import: {type(exc).__name__}: {exc}", where="--scenario"
+            ) from None
+    found = getattr(module, "scenarios", None)
+    if found is None:
+        found = [
+            Flow(obj)
+            for key, obj in vars(module).items()
+            if not key.startswith("_") and inspect.iscoroutinefunction(obj) and obj.__module__ == name
+        ]
+    if callable(found):
+        found = found()
+    result = normalise(found)
+    if not result:
+        raise ConfigError(f"scenario file {path!r} defines no scenarios", where="--scenario")
+    return result
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, text = value.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"header {value!r} must read 'Name: value'", where="--header")
+        out[name.strip()] = text.strip()
+    return out
+
+
+def print_table(result: LoadResult, out: Any) -> None:
+    rows = result.summary_rows()
+    width = max((len(k) for k, _ in rows), default=10)
+    print(
+        f"target {result.target}  model {result.model}  workers {result.workers}  duration {result.duration:.2f}s",
+        file=out,
+    )
+    for key, value in rows:
+        print(f"  {key.ljust(width)}  {value}", file=out)
+    if result.aborted:
+        print(f"aborted: {result.aborted}", file=out)
+    if result.failure:
+        print(f"failed: {result.failure}", file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_prodgate.load.engine import run_plan
+    from pytest_prodgate.load.plan import make_plan
+    from pytest_prodgate.load.workers import run_workers
+
+    if args.users is not None and args.rate is not None:
+        raise ConfigError("give either --users (closed model) or --rate (open model), not both", where="--users/--rate")
+    if args.insecure and args.ca_bundle:
+        raise ConfigError("give either --insecure or --ca-bundle, not both", where="--insecure")
+    scenarios: list[Scenario] | None = None
+    if args.scenario:
+        scenarios = [s for path in args.scenario for s in load_scenario_file(path)]
+    workers: Any = args.workers if args.workers == "auto" else _int(args.workers, "--workers")
+    plan = make_plan(
+        args.url,
+        scenarios,
+        users=args.users,
+        rate=args.rate,
+        duration=args.duration,
+        iterations=args.iterations,
+        ramp_up=args.ramp_up,
+        think_time=args.think_time,
+        max_connections=args.max_connections,
+        workers=workers,
+        headers=_headers(args.header),
+        read_timeout=args.timeout,
+        connect_timeout=args.connect_timeout,
+        verify=False if args.insecure else (args.ca_bundle or True),
+        smoke=not args.no_smoke,
+        abort_on_fail=args.abort_on_fail,
+        thresholds=args.threshold,
+        quiet=args.quiet,
+    )
+    if plan.workers > 1:
+        result = run_workers(plan, preload=[str(Path(p).resolve()) for p in args.scenario])
+    else:
+        result = run_plan(plan)
+    print_table(result, sys.stdout)
+    judged = result.evaluate(*plan.thresholds)
+    if judged:
+        print(format_results(judged), file=sys.stdout)
+    if args.json:
+        data = result.to_dict()
+        data["thresholds"] = [r.to_dict() for r in judged]
+        data["passed"] = result.failure is None and all(r.passed for r in judged)
+        Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
+    if result.failure or not all(r.passed for r in judged):
+        return int(ExitCode.GATES_FAILED)
+    return int(ExitCode.OK)
+
+
+def _int(text: str, where: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a whole number or auto", where=where) from None

@@ -1,0 +1,67 @@
+"""The ``[tool.prodgate.performance]`` section: defaults for the ``load`` fixture.
+
+```toml
+[tool.prodgate.performance]
+users = 20
+duration = "10s"
+stages = [{duration = "5s", target = 50}, {duration = "10s", target = 200}]
+thresholds = ["p95 < 500ms", "error_rate < 1%"]
+```
+
+``SCHEMA`` uses the vocabulary of ``pytest_prodgate.config`` (``thresholds`` comes with every
+family section). ``plan_settings`` turns a validated section into ``make_plan`` keywords.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_prodgate.config import ANY, DURATION, ListOf, TableOf
+from pytest_prodgate.errors import ConfigError
+
+__all__ = ["SCHEMA", "SECTION", "plan_settings"]
+
+SECTION = "performance"
+
+SCHEMA: dict[str, Any] = {
+    "users": int,
+    "duration": DURATION,
+    "iterations": int,
+    "ramp_up": DURATION,
+    "think_time": DURATION,
+    "rate": float,
+    "stages": ListOf({"duration": DURATION, "target": float}),
+    "max_connections": int,
+    "slack": DURATION,
+    "timeout": DURATION,
+    "connect_timeout": DURATION,
+    "read_timeout": DURATION,
+    "deadline": DURATION,
+    "verify": ANY,  # true, false or the path of a CA bundle
+    "headers": TableOf(str),
+    "workers": ANY,  # a number or "auto"
+    "smoke": bool,
+    "abort_on_fail": bool,
+    "min_samples": int,
+}
+
+WHERE = "[tool.prodgate.performance]"
+
+
+def plan_settings(section: Mapping[str, Any], where: str = WHERE) -> dict[str, Any]:
+    """The section's keys as ``make_plan`` keywords (``thresholds`` is left to the gate)."""
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        if key == "thresholds":
+            continue
+        if key not in SCHEMA:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        if key == "verify" and not isinstance(value, (bool, str)):
+            raise ConfigError(f"{where} verify must be true, false or a CA bundle path, got {value!r}")
+        if key == "workers" and value != "auto" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"{where} workers must be a number or 'auto', got {value!r}")
+        if key == "stages":
+            value = [(stage["duration"], stage["target"]) for stage in value]
+        out[key] = value
+    return out

@@ -1,0 +1,59 @@
+"""pytest-html integration (controller only): the gate summary on top, gate columns, each gate's detail.
+
+Registered by ``report/plugin.py`` when ``--html`` is given and this process is not an xdist worker,
+the way pytest-html registers its own reporter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_prodgate.report.htmlparts import gate_cells, gate_detail_html, header_cells, summary_html
+
+
+class HtmlGateReport:
+    """pytest-html hooks; gate entries arrive on each report as ``report.prodgate`` (already masked)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        from pytest_prodgate.report.plugin import gate_report
+
+        report = gate_report(self.config, int(session.exitstatus))
+        if report["gates"]:
+            prefix.append(summary_html(report))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells[2:2] = header_cells()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        cells[2:2] = gate_cells(getattr(report, "prodgate", None))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Attach each gate's thresholds, figures and charts as an HTML extra (before pytest-html reads it)."""
+        from pytest_html import extras
+
+        from pytest_prodgate.report.plugin import redactor_for, report_setting
+
+        redactor = redactor_for(self.config)
+        for extra in getattr(report, "extras", []):  # extras a test added itself (text, JSON, HTML, URLs)
+            if (
+                isinstance(extra, dict)
+                and extra.get("format_type") != "image"
+                and isinstance(extra.get("content"), (str, dict, list))
+            ):
+                extra["content"] = redactor.data(extra["content"])
+        entry = getattr(report, "prodgate", None)
+        if entry is None:
+            return
+
+        detail = gate_detail_html(entry, charts=bool(report_setting(self.config, "charts")))
+        report.extras = [*getattr(report, "extras", []), extras.html(detail)]  # type: ignore[attr-defined]

@@ -1,0 +1,95 @@
+"""The Markdown summary (``--prodgate-markdown PATH``): a compact table a pull-request comment can hold.
+
+Failures first, then errors, warnings and passes; long runs are cut at ``max_rows`` with a count of
+what was left out. When ``$GITHUB_STEP_SUMMARY`` is set, the same text is appended to that file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["append_step_summary", "render_markdown"]
+
+ORDER = {"fail": 0, "error": 1, "warning": 2, "pass": 3}
+ICONS = {"fail": ":x:", "error": ":boom:", "warning": ":warning:", "pass": ":white_check_mark:"}
+MARKER = "<!-- pytest-prodgate gate summary -->"
+# A GitHub comment holds 65,536 characters; stay well under it.
+MAX_CHARS = 60_000
+
+
+def _cell(text: Any, limit: int = 120) -> str:
+    """One table cell: a single line, pipes escaped, cut at ``limit``."""
+    value = " ".join(str(text if text is not None else "").split())
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value.replace("|", "\\|")
+
+
+def _headline(report: Mapping[str, Any]) -> str:
+    summary = report.get("summary", {})
+    blocking = int(summary.get("blocking_failures", 0))
+    verdict = "**Gates failed**" if blocking else "**Gates passed**"
+    counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "warning", "error") if summary.get(v))
+    text = f"{ICONS['fail'] if blocking else ICONS['pass']} {verdict}: {counts or 'no gates ran'}"
+    if blocking:
+        text += f" ({blocking} blocking)"
+    return text
+
+
+def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
+    """The summary text for a gate report dict (as ``jsonreport.build_report`` makes it)."""
+    run = report.get("run", {})
+    gates = sorted(
+        report.get("gates", []),
+        key=lambda g: (ORDER.get(g.get("verdict"), 4), g.get("family") or "", g.get("nodeid", "")),
+    )
+    lines = [MARKER, "### pytest-prodgate", "", _headline(report), ""]
+    where = [f"`{_cell(run[key], 80)}`" for key in ("environment", "base_url") if run.get(key)]
+    if run.get("git_commit"):
+        where.append(f"commit `{str(run['git_commit'])[:12]}`")
+    if where:
+        lines += ["Target: " + ", ".join(where), ""]
+    if gates:
+        lines += ["| | Gate | Family | Severity | Deciding figure |", "|---|---|---|---|---|"]
+        for gate in gates[:max_rows]:
+            verdict = gate.get("verdict", "")
+            lines.append(
+                f"| {ICONS.get(verdict, '')} {verdict.upper()} | `{_cell(gate.get('name'), 80)}` | "
+                f"{_cell(gate.get('family'))} | {_cell(gate.get('severity'))} | {_cell(gate.get('decided_by'))} |"
+            )
+        if len(gates) > max_rows:
+            lines.append(f"\n…and {len(gates) - max_rows} more gates (see the HTML or JSON report)")
+    failing = [g for g in gates if g.get("verdict") in ("fail", "error")]
+    if failing:
+        lines += ["", "<details><summary>Failure messages</summary>", ""]
+        for gate in failing[:max_rows]:
+            message = str(gate.get("message") or "").strip()
+            lines += [
+                f"**{_cell(gate.get('nodeid'), 200)}**",
+                "",
+                "```",
+                message[:1500].replace("```", "'''"),
+                "```",
+                "",
+            ]
+        lines.append("</details>")
+    text = "\n".join(lines).rstrip() + "\n"
+    if len(text) > MAX_CHARS:
+        text = text[: MAX_CHARS - 80].rsplit("\n", 1)[0] + "\n\n…cut to fit a pull-request comment\n"
+    return text
+
+
+def append_step_summary(text: str, env: Mapping[str, str] | None = None) -> Path | None:
+    """Append ``text`` to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions set it; return the path written."""
+    env = os.environ if env is None else env
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text if text.endswith("\n") else text + "\n")
+    return path

@@ -1,0 +1,60 @@
+"""``prodgate data RULES --db URL``: verdicts printed, exit codes 0, 1 and 4."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests import data_shop
+
+
+def _prodgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_prodgate", "data", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def _shop(tmp_path: Path, *, spoilt: bool) -> str:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = sa.create_engine(url)
+    data_shop.seed_healthy(engine)
+    if spoilt:
+        data_shop.spoil(engine)
+    engine.dispose()
+    return url
+
+
+def test_cli_exits_0_with_every_rule_passing_when_the_data_is_healthy(tmp_path: Path) -> None:
+    done = _prodgate(str(data_shop.RULES_FILE), "--db", _shop(tmp_path, spoilt=False))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("prodgate data: 13 rules against sqlite:///")
+    assert sum(line.startswith("PASS ") for line in lines) == 13
+    assert lines[-1] == "prodgate data: 0 blocking failures"
+
+
+def test_cli_exits_1_with_counts_samples_and_json_when_the_data_is_bad(tmp_path: Path) -> None:
+    report = tmp_path / "data.json"
+    done = _prodgate(str(data_shop.RULES_FILE), "--db", _shop(tmp_path, spoilt=True), "--json", str(report))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert "FAIL     order_items.order_id->orders.id  violations 3, wanted == 0" in lines
+    assert "      9001  9001" in lines
+    assert lines[-1] == "prodgate data: 12 blocking failures"
+    saved = json.loads(report.read_text())
+    counts = {r["rule"]: r["figures"]["violations"] for r in saved["rules"]}
+    assert counts == {rid: float(n) for rid, n in data_shop.BAD_COUNTS.items()}
+
+
+def test_cli_exits_4_with_one_line_when_the_rules_file_has_a_mistake(tmp_path: Path) -> None:
+    rules = tmp_path / "data.toml"
+    rules.write_text('[[rule]]\ntype = "not_null"\ntable = "products"\n')
+    done = _prodgate(str(rules), "--db", _shop(tmp_path, spoilt=False))
+    assert done.returncode == 4
+    assert done.stderr.splitlines() == [
+        f"prodgate: error: {rules}:1: rule #1 (not_null on products): a not_null rule needs 'column'"
+    ]
