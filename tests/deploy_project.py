@@ -31,39 +31,6 @@ HERE = Path(__file__).parent
 ORDERS = 10
 SECRET = "tok-3f9a7c1e5b"  # exported as SHOP_API_TOKEN; must never reach a record or the terminal
 
-# Writes the JSON gate report (the documented format) until the real --prodgate-json reaches this build.
-STAND_IN_REPORT = """
-import json
-import pytest
-
-def _known(parser, name):
-    groups = [parser._anonymous, *parser._groups]
-    return any(name in option.names() for group in groups for option in group.options)
-
-def pytest_addoption(parser):
-    if not _known(parser, "--prodgate-json"):
-        parser.addoption("--prodgate-json", dest="stand_in_prodgate_json", default=None)
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session, exitstatus):
-    path = getattr(session.config.option, "stand_in_prodgate_json", None)
-    if not path:
-        return
-    from pytest_prodgate.plugin import gate_entries
-    gates = gate_entries(session.config)
-    count = lambda verdict: sum(1 for g in gates if g["verdict"] == verdict)
-    blocking = sum(1 for g in gates if g["verdict"] in ("fail", "error") and g["severity"] == "blocking")
-    report = {
-        "schema": "pytest-prodgate/gate-report", "version": 1,
-        "run": {"exit_status": int(exitstatus), "argv": []},
-        "summary": {"total": len(gates), "pass": count("pass"), "fail": count("fail"), "warning": count("warning"),
-                    "error": count("error"), "blocking_failures": blocking},
-        "gates": gates,
-    }
-    with open(path, "w") as handle:
-        json.dump(report, handle, default=str)
-"""
-
 GATES = """
 import os
 import httpx
@@ -341,7 +308,6 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
 def project(tmp_path: Path, shop: Shop) -> Project:
     root = tmp_path / "shop"
     (root / "gates").mkdir(parents=True)
-    (root / "conftest.py").write_text(STAND_IN_REPORT)
     (root / "gates" / "test_release_gates.py").write_text(GATES)
     (root / "deploy.py").write_text(DEPLOY)
     (root / "rollback.py").write_text(ROLLBACK)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import subprocess
 
 from pytest_prodgate.deploy.exitcodes import DeployExit
@@ -39,6 +40,9 @@ def test_deploy_switches_release_when_gates_and_verification_pass(project: Proje
     assert step_names(record) == ["gates", "backup", "run", "verify"]
     assert all(s["status"] == "passed" for s in record["steps"])
     assert step(record, "gates")["gates"]["summary"]["total"] == 1
+    assert step(record, "gates")["gates"]["decided_by"] == "gate report"
+    kept = json.loads((project.root / ".prodgate" / "deployments" / record["id"] / "gates.json").read_text())
+    assert kept["schema"] == "pytest-prodgate/gate-report" and kept["summary"]["blocking_failures"] == 0
     assert project.orders() == 5  # the migration ran...
     project.assert_backup_restorable(record)  # ...and the backup has every order
     assert SECRET not in done.stdout and SECRET not in json_text(project)
