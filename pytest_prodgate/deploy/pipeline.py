@@ -1,0 +1,430 @@
+"""The deployment pipeline: gates -> backup -> run -> verify, and on failure rollback -> verify again.
+
+Every step is a real subprocess in its own process group, bounded by its own timeout, its output
+echoed and its tail kept (secrets masked). The pre-deploy gates and the verification run pytest with
+``--prodgate-json`` and are decided on that report. SIGINT/SIGTERM stop the running step; what follows
+(rollback or not) is the rollback policy's call. The record is rewritten after every step.
+"""
+
+from __future__ import annotations
+
+import getpass
+import importlib.util
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from pytest_prodgate.deploy.backup import folder_is_empty, make_backup_dir, prune_backups
+from pytest_prodgate.deploy.config import DeploySettings, slug
+from pytest_prodgate.deploy.exitcodes import DeployExit
+from pytest_prodgate.deploy.gatereport import GateDecision, decide, read_gate_report
+from pytest_prodgate.deploy.health import wait_until_healthy
+from pytest_prodgate.deploy.lock import DeployLock, LockHeld, StaleLock, describe, owner_alive, read_lock
+from pytest_prodgate.deploy.notify import notify, notify_email
+from pytest_prodgate.deploy.plan import git_commit, render_plan
+from pytest_prodgate.deploy.process import CommandResult, run_command
+from pytest_prodgate.deploy.record import new_deployment_id, now_iso, write_record
+from pytest_prodgate.redact import Redactor, mask_url
+
+__all__ = ["Deployment", "run_deployment"]
+
+
+class _Stop(Exception):
+    """Ends the pipeline early with an exit code, an outcome and a reason."""
+
+    def __init__(self, code: DeployExit, outcome: str, reason: str) -> None:
+        self.code, self.outcome, self.reason = code, outcome, reason
+        super().__init__(reason)
+
+
+class Deployment:
+    """One run of the pipeline; ``run()`` returns its exit code and leaves ``record`` filled in."""
+
+    def __init__(
+        self,
+        settings: DeploySettings,
+        *,
+        out: IO[str] | None = None,
+        redactor: Redactor | None = None,
+        deployment_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.out = out or sys.stdout
+        self.redactor = redactor or Redactor()
+        self.id = deployment_id or new_deployment_id()
+        self.signals: list[str] = []
+        self.backup_dir: Path | None = None
+        self.lock = DeployLock(settings.lock_dir / f"deploy-{slug(settings.target)}.lock", self.id, settings.target)
+        self.record: dict[str, Any] = {
+            "id": self.id,
+            "environment": settings.environment,
+            "target": settings.target,
+            "git_commit": git_commit(settings.root),
+            "user": getpass.getuser(),
+            "host": os.uname().nodename,
+            "started": now_iso(),
+            "finished": None,
+            "dry_run": settings.dry_run,
+            "outcome": "running",
+            "exit_code": None,
+            "reason": None,
+            "plan": render_plan(settings, self.lock.path, self.id, self.redactor),
+            "steps": [],
+            "signals": self.signals,
+            "backup_dir": None,
+            "notifications": [],
+        }
+
+    # -- output ------------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        print(self.redactor.text(text), file=self.out, flush=True)
+
+    def show_plan(self) -> None:
+        where = f"environment {self.settings.environment or '(base)'}, target {self.settings.target}"
+        self.say(f"prodgate deploy {self.id}{' (dry run)' if self.settings.dry_run else ''}: {where}")
+        for number, line in enumerate(self.record["plan"], 1):
+            self.say(f"  {number}. {line}" if number <= 5 else f"     {line}")
+
+    # -- signals -----------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signals.append(signal.Signals(signum).name)
+
+    def _since(self, seen: int) -> Any:
+        """A callback saying whether a signal arrived after the first ``seen`` ones."""
+        return lambda: self.signals[-1] if len(self.signals) > seen else None
+
+    # -- steps -------------------------------------------------------------------------------
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PRODGATE_DEPLOYMENT_ID"] = self.id
+        env["PRODGATE_TARGET"] = self.settings.target
+        if self.settings.environment:
+            env["PRODGATE_ENV"] = self.settings.environment
+        if self.backup_dir is not None:
+            env["PRODGATE_BACKUP_DIR"] = str(self.backup_dir)
+        env.update(extra)
+        return env
+
+    def _command(self, command: str | list[str], step: str, **env: str) -> CommandResult:
+        return run_command(
+            command,
+            cwd=self.settings.root,
+            env=self.env(**env),
+            timeout=self.settings.timeout(step),
+            redactor=self.redactor,
+            tail_lines=self.settings.tail_lines,
+            echo=None if self.settings.quiet else self.out,
+            interrupted=self._since(len(self.signals)),
+        )
+
+    def _add_step(
+        self, name: str, started: float, status: str, reason: str, results: list[CommandResult], **more: Any
+    ) -> dict[str, Any]:
+        tail = [line for r in results for line in r.tail][-self.settings.tail_lines :]
+        failed = next((r for r in results if not r.ok), None)
+        step = {
+            "name": name,
+            "status": status,
+            "started": now_iso(started),
+            "duration": round(time.time() - started, 3),
+            "exit_code": (failed or results[-1]).exit_code if results else None,
+            "reason": reason,
+            "commands": [r.to_dict() for r in results],
+            "output_tail": tail,
+            **more,
+        }
+        self.record["steps"].append(step)
+        self.say(f"    {name} {status}: {reason} ({step['duration']:.1f}s)")
+        self.save()
+        return step
+
+    def run_pytest(
+        self, name: str, expression: str, report_path: Path, **more: Any
+    ) -> tuple[GateDecision, dict[str, Any]]:
+        """Run the gates selected by ``expression`` and decide on the JSON report."""
+        started = time.time()
+        command = [sys.executable, "-m", "pytest", "-m", expression, "--prodgate-json", str(report_path)]
+        command += ["-p", "no:cacheprovider", "-q", *self.settings.pytest_args]
+        if self.settings.environment:
+            command += ["--prodgate-env", self.settings.environment]
+        if self.settings.dry_run and importlib.util.find_spec("pytest_benchmark") is not None:
+            # pytest-benchmark creates its storage folder in every run; a dry run must not leave one behind.
+            command.append(f"--benchmark-storage=file://{self._scratch.name}/benchmarks")
+        self.say(f"==> {name}: pytest -m {shlex.quote(expression)}")
+        report_path.unlink(missing_ok=True)
+        result = self._command(command, "verify" if name.startswith("verify") else "gates", PYTHONDONTWRITEBYTECODE="1")
+        decision = decide(read_gate_report(report_path), result.exit_code, expression=expression)
+        if not result.ok and (result.timed_out or result.interrupted or result.error):
+            decision = GateDecision(
+                False, result.why(), decision.summary, decision.blocking, decision.warnings, decision.from_report
+            )
+        status = "passed" if decision.passed else "failed"
+        step = self._add_step(name, started, status, decision.reason, [result], gates=decision.to_dict(), **more)
+        for line in decision.blocking:
+            self.say(f"      blocking: {line}")
+        for line in decision.warnings:
+            self.say(f"      warning (non-blocking): {line}")
+        return decision, step
+
+    def report_path(self, name: str) -> Path:
+        if self.settings.dry_run:
+            return Path(self._scratch.name) / f"{name}.json"
+        folder = self.settings.records_dir / self.id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{name}.json"
+
+    def gates(self) -> None:
+        if not self.settings.gates:
+            self._add_step("gates", time.time(), "skipped", "no gates expression", [])
+            return
+        decision, _ = self.run_pytest("gates", self.settings.gates, self.report_path("gates"))
+        if self.signals:
+            raise _Stop(
+                DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} during the gates"
+            )
+        if not decision.passed:
+            raise _Stop(
+                DeployExit.GATES_FAILED, "gates failed, nothing changed", f"pre-deploy gates failed: {decision.reason}"
+            )
+
+    def backup(self) -> None:
+        s = self.settings
+        if not s.backup and not s.sqlite_backup:
+            self._add_step("backup", time.time(), "skipped", "no backup configured", [])
+            return
+        started = time.time()
+        self.say("==> backup")
+        self.backup_dir = make_backup_dir(s.backups_dir, self.id)
+        self.record["backup_dir"] = str(self.backup_dir)
+        commands: list[str | list[str]] = [
+            *s.backup,
+            *(
+                [sys.executable, "-m", "pytest_prodgate.deploy.backup", "sqlite", p, str(self.backup_dir)]
+                for p in s.sqlite_backup
+            ),
+        ]
+        results = []
+        for command in commands:
+            results.append(self._command(command, "backup"))
+            if not results[-1].ok:
+                break
+        failed = next((r for r in results if not r.ok), None)
+        if failed is None and folder_is_empty(self.backup_dir):
+            self._add_step(
+                "backup", started, "failed", f"the backup folder {self.backup_dir} is empty after the backup", results
+            )
+            shutil.rmtree(self.backup_dir, ignore_errors=True)  # nothing in it worth keeping
+            raise _Stop(DeployExit.BACKUP_FAILED, "backup failed, nothing deployed", "the backup wrote nothing")
+        if failed is not None:
+            self._add_step("backup", started, "failed", f"{failed.command}: {failed.why()}", results)
+            if self.signals:
+                raise _Stop(
+                    DeployExit.INTERRUPTED,
+                    "interrupted, nothing changed",
+                    f"stopped by {self.signals[0]} during the backup",
+                )
+            raise _Stop(
+                DeployExit.BACKUP_FAILED, "backup failed, nothing deployed", f"backup command failed: {failed.why()}"
+            )
+        files = sorted(p for p in self.backup_dir.rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in files)
+        pruned = prune_backups(s.backups_dir, s.keep, protect=self.id)
+        self._add_step(
+            "backup",
+            started,
+            "passed",
+            f"{len(files)} file(s), {size} bytes in {self.backup_dir}",
+            results,
+            files=[str(p.relative_to(self.backup_dir)) for p in files],
+            pruned=[p.name for p in pruned],
+        )
+
+    def deploy(self) -> CommandResult | None:
+        if not self.settings.run:
+            self._add_step("run", time.time(), "skipped", "no deploy command", [])
+            return None
+        started = time.time()
+        self.say(f"==> run: {self.settings.run}")
+        result = self._command(self.settings.run, "run")
+        self._add_step("run", started, "passed" if result.ok else "failed", result.why(), [result])
+        return result
+
+    def verify(self, name: str = "verify") -> tuple[bool, str]:
+        s = self.settings
+        started = time.time()
+        health: dict[str, Any] = {}
+        if s.health_url:
+            self.say(f"==> {name}: waiting until {mask_url(s.health_url)} is healthy")
+            wait = wait_until_healthy(
+                s.health_url,
+                timeout=s.timeout("health"),
+                interval=s.health_interval,
+                interrupted=self._since(len(self.signals)),
+            )
+            reason = f"{'healthy' if wait.healthy else 'not healthy'} after {wait.attempts} request(s), last answer {wait.last}"
+            if not wait.healthy:
+                self._add_step(f"{name}", started, "failed", reason, [], health=wait.to_dict())
+                return False, f"{mask_url(s.health_url)} {reason}"
+            self.say(f"    {reason}")
+            health = {"health": wait.to_dict()}
+        if s.verify:
+            decision, _ = self.run_pytest(name, s.verify, self.report_path(name), **health)
+            return decision.passed, decision.reason
+        if not s.health_url:
+            self._add_step(name, started, "skipped", "no health URL and no verify expression", [])
+        else:
+            self._add_step(name, started, "passed", "healthy", [], **health)
+        return True, "healthy"
+
+    def rollback(self, why: str, code_if_restored: DeployExit, outcome: str) -> _Stop:
+        s = self.settings
+        if not s.rollback or s.rollback_policy != "automatic":
+            policy = "rollback policy is manual" if s.rollback else "no rollback commands are configured"
+            return _Stop(DeployExit.NOT_ROLLED_BACK, f"{outcome}, not rolled back", f"{why}; {policy}: needs a person")
+        started = time.time()
+        self.say("==> rollback")
+        results = []
+        for command in s.rollback:
+            results.append(self._command(command, "rollback"))
+            if not results[-1].ok:
+                break
+        failed = next((r for r in results if not r.ok), None)
+        if failed is not None:
+            self._add_step("rollback", started, "failed", f"{failed.command}: {failed.why()}", results)
+            return _Stop(
+                DeployExit.ROLLBACK_FAILED, "rollback failed, needs a person", f"{why}; rollback failed: {failed.why()}"
+            )
+        self._add_step("rollback", started, "passed", "rollback commands succeeded", results)
+        healthy, reason = self.verify("verify-after-rollback")
+        if not healthy:
+            return _Stop(
+                DeployExit.ROLLBACK_FAILED,
+                "rolled back but not healthy, needs a person",
+                f"{why}; after the rollback: {reason}",
+            )
+        return _Stop(code_if_restored, f"{outcome}, rolled back", f"{why}; rolled back and healthy again")
+
+    # -- the whole run -----------------------------------------------------------------------
+    def save(self) -> None:
+        if not self.settings.dry_run:
+            write_record(self.settings.records_dir, self.redactor.data(self.record))
+
+    def _interrupted_after_change(self, what: str) -> _Stop:
+        why = f"stopped by {self.signals[0]} during {what}"
+        if not self.settings.rollback_on_interrupt:
+            return _Stop(
+                DeployExit.NOT_ROLLED_BACK, "interrupted, not rolled back", f"{why}; rollback_on_interrupt is off"
+            )
+        return self.rollback(why, DeployExit.INTERRUPTED, "interrupted")
+
+    def _pipeline(self) -> None:
+        self.gates()
+        if self.settings.dry_run:
+            raise _Stop(DeployExit.DEPLOYED, "dry run: gates passed, nothing changed", "dry run")
+        self.backup()
+        if self.signals:
+            raise _Stop(
+                DeployExit.INTERRUPTED, "interrupted, nothing changed", f"stopped by {self.signals[0]} after the backup"
+            )
+        result = self.deploy()
+        if self.signals:
+            raise self._interrupted_after_change("the deploy")
+        if result is not None and not result.ok:
+            raise self.rollback(
+                f"the deploy command failed ({result.why()})", DeployExit.DEPLOY_FAILED_ROLLED_BACK, "deploy failed"
+            )
+        healthy, reason = self.verify()
+        if self.signals:
+            raise self._interrupted_after_change("the verification")
+        if not healthy:
+            raise self.rollback(
+                f"verification failed: {reason}", DeployExit.VERIFY_FAILED_ROLLED_BACK, "verification failed"
+            )
+        raise _Stop(DeployExit.DEPLOYED, "deployed and verified", reason)
+
+    def run(self) -> DeployExit:
+        self.show_plan()
+        if self.settings.dry_run:
+            return self._dry_run()
+        try:
+            self.lock.acquire(force=self.settings.force, wait=self.settings.wait)
+        except LockHeld as exc:
+            stale = isinstance(exc, StaleLock)
+            self.say(f"prodgate deploy: {exc}")
+            return self._finish(
+                _Stop(DeployExit.LOCK_HELD, "stale lock, refused" if stale else "lock held, refused", str(exc)),
+                notify_people=False,
+            )
+        if self.lock.took_over:
+            self.record["lock_taken_over"] = self.lock.took_over
+            self.say(f"prodgate deploy: took over the stale lock of {describe(self.lock.took_over)} (--force)")
+        previous = self._install_handlers()
+        try:
+            self.save()
+            try:
+                self._pipeline()
+                stop = _Stop(DeployExit.INTERNAL_ERROR, "internal error", "the pipeline ended without an outcome")
+            except _Stop as ended:
+                stop = ended
+            except Exception as exc:  # an unexpected failure must still leave a record
+                stop = _Stop(DeployExit.INTERNAL_ERROR, "internal error", f"{type(exc).__name__}: {exc}")
+            return self._finish(stop)
+        finally:
+            self._restore_handlers(previous)
+            self.lock.release()
+
+    def _dry_run(self) -> DeployExit:
+        owner = read_lock(self.lock.path)
+        if owner is not None:
+            state = "stale" if owner_alive(owner) is False else "held"
+            self.say(f"  note: the lock is {state}: {describe(owner)}")
+        self._scratch = tempfile.TemporaryDirectory(prefix="prodgate-dry-run-")
+        previous = self._install_handlers()
+        try:
+            try:
+                self._pipeline()
+                stop = _Stop(DeployExit.INTERNAL_ERROR, "internal error", "no outcome")
+            except _Stop as ended:
+                stop = ended
+            code = stop.code
+            self.say(
+                f"prodgate deploy (dry run): {stop.outcome}; {'backup, run, verify and rollback were not run' if code == 0 else stop.reason}"
+            )
+            return code
+        finally:
+            self._restore_handlers(previous)
+            self._scratch.cleanup()
+
+    def _finish(self, stop: _Stop, *, notify_people: bool = True) -> DeployExit:
+        self.record.update(outcome=stop.outcome, exit_code=int(stop.code), reason=stop.reason, finished=now_iso())
+        self.save()
+        self.say(f"prodgate deploy {self.id}: {stop.outcome} (exit code {int(stop.code)}): {stop.reason}")
+        if notify_people and (self.settings.webhooks or self.settings.email):
+            told = self.redactor.data(self.record)
+            notes = notify(self.settings.webhooks, told, log=self.out)
+            if self.settings.email is not None:
+                notes.append(notify_email(self.settings.email, told, log=self.out))
+            self.record["notifications"] = notes
+            self.save()
+        return stop.code
+
+    def _install_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _restore_handlers(self, previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_deployment(settings: DeploySettings, *, out: IO[str] | None = None) -> DeployExit:
+    return Deployment(settings, out=out).run()
