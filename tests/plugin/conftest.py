@@ -6,7 +6,9 @@ import pytest
 @pytest.fixture(autouse=True)
 def _inner_runs_are_isolated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner pytest runs must not see the outer run's prodgate settings (set after pytester clears the env)."""
-    for name in ("PRODGATE_ENV", "PRODGATE_DEMO_FAULTS", "PRODGATE_DATABASE_URL", "PYTEST_BASE_URL"):
+    inner_clean = ("PRODGATE_ENV", "PRODGATE_DEMO_FAULTS", "PRODGATE_DATABASE_URL", "PYTEST_BASE_URL")
+    xdist = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")  # an outer -n run
+    for name in inner_clean + xdist:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(
         "PYTEST_ADDOPTS",
