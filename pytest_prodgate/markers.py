@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from pytest_prodgate.config import ProdgateConfig
-from pytest_prodgate.errors import ConfigError, ThresholdError
+from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.gate import FAMILIES, Severity
 from pytest_prodgate.thresholds import Threshold, parse_thresholds
 
@@ -74,10 +74,7 @@ def gate_spec(item: pytest.Item, settings: ProdgateConfig) -> GateSpec | None:
         raise ConfigError(f"{place}: severity {severity_text!r} is not 'blocking' or 'warning'") from None
     explicit = "thresholds" in marker.kwargs
     if explicit:
-        try:
-            thresholds = parse_thresholds(marker.kwargs["thresholds"], where=place)
-        except ThresholdError:
-            raise
+        thresholds = parse_thresholds(marker.kwargs["thresholds"], where=place)
     else:
         section = settings.section(family)
         thresholds = parse_thresholds(section.get("thresholds", []), where=f"[tool.prodgate.{family}] thresholds")
