@@ -162,6 +162,7 @@ class Connection(asyncio.BufferedProtocol):
 
     # httptools callbacks -------------------------------------------------------------------
     def on_message_complete(self) -> None:
+        # drivers.LoopingConnection inlines the same recording on the hot path: change both together.
         now = perf_counter()
         stats = self.stats
         parser = self.parser

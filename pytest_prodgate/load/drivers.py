@@ -40,6 +40,9 @@ class LoopingConnection(Connection):
         self.k = owner.k
 
     def on_message_complete(self) -> None:
+        # Deliberately the same recording as Connection.on_message_complete, inlined: the closed
+        # model writes the next request from here, and one method call less per request measured
+        # 0.76x -> 0.88x of wrk's throughput. Change both together.
         now = perf_counter()
         stats = self.stats
         parser = self.parser
