@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_prodgate.load import shop_scenarios
+from pytest_prodgate.performance import shop_scenarios
 
 
 @pytest.mark.performance(thresholds=["growth_per_100 < 10MB"])

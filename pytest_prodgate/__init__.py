@@ -9,7 +9,8 @@ from __future__ import annotations
 from pytest_prodgate.config import ProdgateConfig, load_config
 from pytest_prodgate.context import DemoInfo, Prodgate
 from pytest_prodgate.errors import ConfigError, GateFailed, ProdgateError, TargetError, ThresholdError
-from pytest_prodgate.gate import FAMILIES, Gate, Severity, format_results
+from pytest_prodgate.families import FAMILIES
+from pytest_prodgate.gate import Gate, Severity, format_results
 from pytest_prodgate.redact import Redactor, mask_headers, mask_url
 from pytest_prodgate.thresholds import (
     Threshold,

@@ -1,6 +1,6 @@
 """The ``prodgate`` command: a thin dispatcher over the subcommands of each capability.
 
-Each subcommand lives beside its engine (``demo/cli.py``, ``load/cli.py``, ...) and exposes
+Each subcommand lives beside its engine (``demo/cli.py``, ``performance/cli.py``, ...) and exposes
 ``register(subparsers)``, which adds its parser and sets ``handler`` (``args -> int``) as a default.
 """
 
@@ -14,16 +14,10 @@ from collections.abc import Sequence
 from pytest_prodgate import __version__  # noqa: I001
 from pytest_prodgate.errors import ConfigError, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
+from pytest_prodgate.families import CAPABILITIES
 
-# Modules that register a subcommand; each is imported only if present.
-SUBCOMMAND_MODULES = (
-    "pytest_prodgate.demo.cli",
-    "pytest_prodgate.load.cli",
-    "pytest_prodgate.health.cli",
-    "pytest_prodgate.readiness.cli",
-    "pytest_prodgate.data.cli",
-    "pytest_prodgate.deploy.cli",
-)
+# Modules that register a subcommand (from the one table of capabilities); each only if installed.
+SUBCOMMAND_MODULES = tuple(c.cli for c in CAPABILITIES if c.cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ The base table holds defaults; ``[tool.prodgate.environments.NAME]`` tables over
 key and what would be right; the pytest plugin shows it as a one-line usage error (exit code 4).
 
 Each capability declares the schema of its own section as ``SCHEMA`` in its package
-(``pytest_prodgate/load/config.py`` for ``[tool.prodgate.performance]``...), in the small
+(``pytest_prodgate/performance/config.py`` for ``[tool.prodgate.performance]``...), in the small
 vocabulary below: a Python type, ``DURATION``, ``THRESHOLDS``, ``ListOf``, ``TableOf``, ``OneOf``,
 ``ANY``, or a dict for a table with fixed keys.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodgate.errors import ConfigError, ThresholdError
+from pytest_prodgate.families import CAPABILITIES, FAMILIES
 from pytest_prodgate.thresholds import parse_duration, parse_threshold
 
 if sys.version_info >= (3, 11):
@@ -85,16 +86,6 @@ class OneOf:
         return "one of " + ", ".join(repr(c) for c in self.choices)
 
 
-# Sections owned by each capability: section name -> module that defines ``SCHEMA``.
-SECTION_MODULES: dict[str, str] = {
-    "performance": "pytest_prodgate.load.config",
-    "health": "pytest_prodgate.health.config",
-    "readiness": "pytest_prodgate.readiness.config",
-    "data": "pytest_prodgate.data.config",
-    "deploy": "pytest_prodgate.deploy.config",
-    "report": "pytest_prodgate.report.config",
-}
-
 # Keys of the base table (and of each environment table).
 BASE_SCHEMA: dict[str, Any] = {
     "environment": str,
@@ -103,6 +94,7 @@ BASE_SCHEMA: dict[str, Any] = {
     "demo": bool,
     "secrets": ListOf(str),
     "timeout": DURATION,
+    "allow_skip": TableOf(str),  # node-id glob -> why skipping those gates is fine
 }
 
 
@@ -128,20 +120,23 @@ def _show(value: Any) -> str:
 
 
 # Every family section accepts these; a capability's ``SCHEMA`` adds its own keys.
-FAMILY_SCHEMA: dict[str, Any] = {"thresholds": THRESHOLDS}
+FAMILY_SCHEMA: dict[str, Any] = {"thresholds": THRESHOLDS, "allow_skip": str}
 
 
 def section_schemas() -> dict[str, Any]:
     """The schema of every section whose capability is installed."""
-    schemas: dict[str, Any] = {family: dict(FAMILY_SCHEMA) for family in ("readiness", "data", "performance", "health")}
-    for section, module_name in SECTION_MODULES.items():
+    schemas: dict[str, Any] = {family: dict(FAMILY_SCHEMA) for family in FAMILIES}
+    for capability in CAPABILITIES:
+        if capability.schema is None:
+            continue
+        module_name, _, attribute = capability.schema.partition(":")
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name and module_name.startswith(exc.name):
                 continue
             raise
-        schemas[section] = {**schemas.get(section, {}), **module.SCHEMA}
+        schemas[capability.name] = {**schemas.get(capability.name, {}), **getattr(module, attribute)}
     return schemas
 
 

@@ -17,14 +17,11 @@ from pytest_prodgate.thresholds import (
     Threshold,
     ThresholdResult,
     Verdict,
-    figure_kind,
     format_value,
     parse_threshold,
 )
 
-__all__ = ["FAMILIES", "Gate", "Severity", "format_results", "overall_verdict"]
-
-FAMILIES = ("readiness", "data", "performance", "health")
+__all__ = ["Gate", "Severity", "format_results", "overall_verdict"]
 
 
 class Severity(str, enum.Enum):
@@ -85,17 +82,6 @@ class Gate:
         """Judge the declared thresholds (marker and configuration) against the recorded figures."""
         return [t.judge(self.figures) for t in self.thresholds]
 
-    def deciding_figure(self, results: Sequence[ThresholdResult]) -> str:
-        """The one short phrase that decided the gate, for the summary table."""
-        for result in results:
-            if not result.passed:
-                return _short(result)
-        if results:
-            return _short(results[0])
-        for name, value in self.figures.items():
-            return f"{name} {format_value(value, kind=figure_kind(name))}"
-        return ""
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -105,17 +91,6 @@ class Gate:
             "thresholds": [t.expression for t in self.thresholds],
             "details": self.details,
         }
-
-
-def _short(result: ThresholdResult) -> str:
-    t = result.threshold
-    label = f"{t.scope}: {t.figure}" if t.scope else t.figure
-    if result.measured is None:
-        return f"{label} not recorded"
-    measured = format_value(result.measured, t.unit, t.kind)
-    if result.passed:
-        return f"{label} {measured} {t.wanted()}"
-    return f"{label} {measured}, wanted {t.wanted()}"
 
 
 def overall_verdict(results: Iterable[ThresholdResult]) -> Verdict:

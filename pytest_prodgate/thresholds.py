@@ -40,6 +40,7 @@ class Verdict(str, enum.Enum):
     FAIL = "fail"
     WARNING = "warning"
     ERROR = "error"
+    SKIP = "skip"
 
     def __str__(self) -> str:
         return self.value

@@ -1,8 +1,9 @@
 """Reading the JSON gate report (``pytest --prodgate-json PATH``) and deciding whether the gates passed.
 
-The run passes when the report's ``summary.blocking_failures`` is 0: a gate whose verdict is fail or
-error and whose severity is blocking blocks; a warning gate does not. When the report is missing or
-unreadable, the decision falls back to pytest's exit code, and says so.
+The decision is the core's (``verdict.decide_run`` over the report's gates): a blocking gate that
+failed, errored or was skipped without an allowance blocks; a warning gate does not; a run in which
+no gate decided does not pass. When the report is missing or unreadable, the decision falls back to
+pytest's exit code, and says so.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_prodgate.verdict import SCHEMA_NAME, GateEntry, decide_run
+
 __all__ = ["GateDecision", "decide", "read_gate_report"]
 
-SCHEMA_NAME = "pytest-prodgate/gate-report"
 # pytest's exit codes: 0 ok, 1 tests failed, 2 interrupted, 3 internal error, 4 usage error, 5 none collected.
 PYTEST_EXIT = {
     0: "all passed",
@@ -59,9 +61,9 @@ def read_gate_report(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _gate_line(entry: dict[str, Any]) -> str:
-    why = entry.get("decided_by") or entry.get("message") or entry.get("verdict", "")
-    return f"{entry.get('nodeid', entry.get('name', '?'))}: {str(why).splitlines()[0] if why else ''}".rstrip(": ")
+def _gate_line(entry: GateEntry) -> str:
+    why = entry.decided_by or entry.message or entry.verdict
+    return f"{entry.nodeid or entry.name}: {why.splitlines()[0] if why else ''}".rstrip(": ")
 
 
 def decide(report: dict[str, Any] | None, exit_code: int | None, *, expression: str) -> GateDecision:
@@ -75,29 +77,21 @@ def decide(report: dict[str, Any] | None, exit_code: int | None, *, expression: 
             from_report=False,
         )
     summary = {
-        key: report["summary"].get(key) for key in ("total", "pass", "fail", "warning", "error", "blocking_failures")
+        key: report["summary"].get(key)
+        for key in ("total", "fail", "error", "skip", "warning", "pass", "blocking_failures")
+        if key in report["summary"]
     }
-    gates = [g for g in report.get("gates", []) if isinstance(g, dict)]
-    blocking = [
-        _gate_line(g)
-        for g in gates
-        if g.get("verdict") in ("fail", "error") and g.get("severity", "blocking") == "blocking"
-    ]
-    warnings = [_gate_line(g) for g in gates if g.get("verdict") == "warning"]
-    failures = summary.get("blocking_failures")
-    if not isinstance(failures, int):
-        failures = len(blocking)
+    entries = [GateEntry.from_dict(g) for g in report.get("gates", []) if isinstance(g, dict)]
+    decision = decide_run(entries)
+    blocking = [_gate_line(e) for e in decision.blocking]
+    warnings = [_gate_line(e) for e in decision.warnings]
     run_status = report.get("run", {}).get("exit_status", exit_code)
-    if failures:
-        reason = f"{failures} blocking gate{'s' if failures != 1 else ''} failed"
-        return GateDecision(False, reason, summary, blocking, warnings)
+    if decision.blocking:
+        return GateDecision(False, decision.reason, summary, blocking, warnings)
     if run_status in (2, 3, 4):
         return GateDecision(
             False, f"pytest ended with exit code {run_status} ({PYTEST_EXIT[run_status]})", summary, blocking, warnings
         )
-    if not summary.get("total"):
+    if not entries:
         return GateDecision(False, f"no gates selected by -m {expression!r}", summary, blocking, warnings)
-    passed_line = f"{summary.get('total')} gates, none blocking"
-    if warnings:
-        passed_line += f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''}, non-blocking)"
-    return GateDecision(True, passed_line, summary, blocking, warnings)
+    return GateDecision(decision.passed, decision.reason, summary, blocking, warnings)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
-from pytest_prodgate.gate import FAMILIES
+from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.report.charts import load_charts
 from pytest_prodgate.thresholds import Kind, figure_kind, format_value
 

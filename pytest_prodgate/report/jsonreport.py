@@ -2,10 +2,10 @@
 
 Shape (documented in ``docs/json-report.md``, checked by ``gate-report.schema.json`` beside this module)::
 
-    {"schema": "pytest-prodgate/gate-report", "version": 1,
+    {"schema": "pytest-prodgate/gate-report", "version": 2,
      "run": {"environment", "base_url", "git_commit", "started", "duration", "pytest_version",
              "plugin_version", "python_version", "exit_status", "argv"},
-     "summary": {"total", "pass", "fail", "warning", "error", "blocking_failures"},
+     "summary": {"total", "fail", "error", "skip", "warning", "pass", "blocking_failures", "passed", "reason"},
      "gates": [gate entries]}
 
 Everything is passed through a ``Redactor`` before it is written, and written atomically
@@ -29,6 +29,7 @@ from typing import Any
 from pytest_prodgate import __version__
 from pytest_prodgate.errors import ProdgateError
 from pytest_prodgate.redact import Redactor, mask_url
+from pytest_prodgate.verdict import SCHEMA_NAME, SCHEMA_VERSION, GateEntry, summarize
 
 __all__ = [
     "SCHEMA_NAME",
@@ -44,10 +45,7 @@ __all__ = [
     "write_report",
 ]
 
-SCHEMA_NAME = "pytest-prodgate/gate-report"
-SCHEMA_VERSION = 1
-VERDICTS = ("pass", "fail", "warning", "error")
-FAILING = ("fail", "error")
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 
 def load_schema() -> dict[str, Any]:
@@ -101,26 +99,12 @@ def run_metadata(
     }
 
 
-def is_blocking_failure(entry: Mapping[str, Any]) -> bool:
-    return entry.get("verdict") in FAILING and entry.get("severity", "blocking") == "blocking"
-
-
-def summarize(entries: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Counts per verdict and the number of blocking failures (a run passes when that is 0)."""
-    summary = {"total": 0, **{verdict: 0 for verdict in VERDICTS}, "blocking_failures": 0}
-    for entry in entries:
-        summary["total"] += 1
-        verdict = entry.get("verdict")
-        if verdict in VERDICTS:
-            summary[str(verdict)] += 1
-        if is_blocking_failure(entry):
-            summary["blocking_failures"] += 1
-    return summary
-
-
 def passes_gates(report: Mapping[str, Any]) -> bool:
-    """Whether a gate report lets a deploy go ahead: no blocking failures."""
-    return int(report.get("summary", {}).get("blocking_failures", 1)) == 0
+    """Whether a gate report lets a deploy go ahead (``summary.passed``, decided by ``verdict.decide_run``)."""
+    summary = report.get("summary", {})
+    if "passed" in summary:
+        return summary["passed"] is True
+    return int(summary.get("blocking_failures", 1)) == 0 and int(summary.get("total", 0)) > 0  # version 1
 
 
 def _finite(value: Any) -> Any:
@@ -134,34 +118,21 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def gate_record(entry: Mapping[str, Any]) -> dict[str, Any]:
+def gate_record(entry: GateEntry) -> dict[str, Any]:
     """One gate of the report, in a stable key order, with every key present."""
-    return {
-        "nodeid": entry.get("nodeid", ""),
-        "name": entry.get("name", ""),
-        "family": entry.get("family"),
-        "severity": entry.get("severity", "blocking"),
-        "verdict": entry.get("verdict", "error"),
-        "decided_by": entry.get("decided_by", "") or "",
-        "figures": _finite(dict(entry.get("figures") or {})),
-        "thresholds": _finite(list(entry.get("thresholds") or [])),
-        "message": entry.get("message", "") or "",
-        "duration": _finite(float(entry.get("duration") or 0.0)),
-        "details": _finite(dict(entry.get("details") or {})),
-    }
+    record: dict[str, Any] = _finite(entry.to_dict())
+    return record
 
 
-def build_report(
-    entries: Iterable[Mapping[str, Any]], run: Mapping[str, Any], redactor: Redactor | None = None
-) -> dict[str, Any]:
+def build_report(entries: Iterable[GateEntry], run: Mapping[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
     """The whole report as a JSON-ready dict, secrets masked."""
-    gates = [gate_record(entry) for entry in entries]
+    entries = list(entries)
     report = {
         "schema": SCHEMA_NAME,
         "version": SCHEMA_VERSION,
         "run": dict(run),
-        "summary": summarize(gates),
-        "gates": gates,
+        "summary": summarize(entries),
+        "gates": [gate_record(entry) for entry in entries],
     }
     redacted: dict[str, Any] = (redactor or Redactor()).data(report)
     return redacted
@@ -203,8 +174,9 @@ def read_report(path: str | Path) -> dict[str, Any]:
         raise ProdgateError(f"{path}: not a JSON gate report ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_NAME:
         raise ProdgateError(f'{path}: not a pytest-prodgate gate report (no "schema": "{SCHEMA_NAME}")')
-    if data.get("version") != SCHEMA_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise ProdgateError(
-            f"{path}: gate report version {data.get('version')!r}; this prodgate reads version {SCHEMA_VERSION}"
+            f"{path}: gate report version {data.get('version')!r}; this prodgate reads versions "
+            + ", ".join(str(v) for v in READABLE_VERSIONS)
         )
     return data

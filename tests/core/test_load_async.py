@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pytest_prodgate.load import arun_load, run_load
+from pytest_prodgate.performance import arun_load, run_load
 from tests.servers import MisbehavingServer
 
 

@@ -90,7 +90,7 @@ def test_the_open_model_runs_when_a_rate_is_given(server: MisbehavingServer, tmp
 def test_scenario_files_run_when_given(server: MisbehavingServer, tmp_path: Path) -> None:
     flows = tmp_path / "shop.py"
     flows.write_text(
-        "from pytest_prodgate.load import Template\n"
+        "from pytest_prodgate.performance import Template\n"
         "async def browse(user):\n"
         "    await user.get('/cookie')\n"
         "    r = await user.get('/whoami')\n"

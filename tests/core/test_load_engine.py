@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from pytest_prodgate.load import Flow, Template, VirtualUser, run_load, shop_scenarios
-from pytest_prodgate.load.engine import LoadRun
-from pytest_prodgate.load.plan import make_plan
+from pytest_prodgate.performance import Flow, Template, VirtualUser, run_load, shop_scenarios
+from pytest_prodgate.performance.engine import LoadRun
+from pytest_prodgate.performance.plan import make_plan
 from tests.servers import MisbehavingServer, tls_server_context, uvicorn_server
 
 

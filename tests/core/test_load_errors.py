@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_prodgate.load import Flow, SmokeFailed, Template, VirtualUser, run_load
+from pytest_prodgate.performance import Flow, SmokeFailed, Template, VirtualUser, run_load
 from tests.servers import MisbehavingServer, free_port
 
 

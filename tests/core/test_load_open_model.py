@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from pytest_prodgate.load import Template, run_load
-from pytest_prodgate.load.plan import arrival_times, make_plan, planned_arrivals
+from pytest_prodgate.performance import Template, run_load
+from pytest_prodgate.performance.plan import arrival_times, make_plan, planned_arrivals
 from tests.servers import MisbehavingServer
 
 

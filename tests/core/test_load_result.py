@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_prodgate.errors import ConfigError, GateFailed
-from pytest_prodgate.load import LoadResult, Template, merge, run_load
-from pytest_prodgate.load.plan import make_plan
+from pytest_prodgate.performance import LoadResult, Template, merge, run_load
+from pytest_prodgate.performance.plan import make_plan
 from tests.servers import MisbehavingServer
 
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 MODULES = [
-    "pytest_prodgate.load",
-    "pytest_prodgate.load.engine",
-    "pytest_prodgate.load.cli",
-    "pytest_prodgate.load.config",
-    "pytest_prodgate.load.workers",
+    "pytest_prodgate.performance",
+    "pytest_prodgate.performance.engine",
+    "pytest_prodgate.performance.cli",
+    "pytest_prodgate.performance.config",
+    "pytest_prodgate.performance.workers",
 ]
 
 

@@ -14,7 +14,7 @@ import pytest
 from pytest_prodgate.demo import DemoService
 from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.memory import measure_memory, pid_from_settings, slope, tree_rss
+from pytest_prodgate.performance.memory import measure_memory, pid_from_settings, slope, tree_rss
 from pytest_prodgate.thresholds import parse_thresholds
 from tests.leaky_server import start_server, stop_server
 
@@ -130,6 +130,6 @@ def test_slope_is_the_least_squares_fit_when_samples_are_noisy() -> None:
 
 
 def test_memory_core_imports_when_pytest_is_unavailable() -> None:
-    code = "import sys; sys.modules['pytest'] = None\nimport pytest_prodgate.memory"
+    code = "import sys; sys.modules['pytest'] = None\nimport pytest_prodgate.performance.memory"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -13,7 +13,7 @@ pytest_plugins = ["pytester"]
 GATES = """
 import json
 import pytest
-from pytest_prodgate.load import Template
+from pytest_prodgate.performance import Template
 
 @pytest.mark.performance(thresholds=["p95 < 2s", "error_rate < 1%", "home: requests >= 100"])
 def test_healthy(load, gate):
@@ -63,7 +63,7 @@ def test_explicit_thresholds_fail_at_once_when_given_to_run(
     pytester.makepyfile(
         test_gates="""
         import pytest
-        from pytest_prodgate.load import Template
+        from pytest_prodgate.performance import Template
 
         @pytest.mark.performance
         def test_checked(load):

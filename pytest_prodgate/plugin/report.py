@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_prodgate.config import ProdgateConfig
-from pytest_prodgate.gate import FAMILIES
-from pytest_prodgate.plugin import config_key, gate_entries
+from pytest_prodgate.families import FAMILIES
+from pytest_prodgate.plugin.stash import CONFIG, gate_entries
 from pytest_prodgate.redact import Redactor
 from pytest_prodgate.report.config import DEFAULTS
 from pytest_prodgate.report.jsonreport import build_report, git_commit, run_metadata, write_atomically, write_report
@@ -71,7 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _settings(config: pytest.Config) -> ProdgateConfig | None:
-    return config.stash.get(config_key, None)
+    return config.stash.get(CONFIG, None)
 
 
 def report_setting(config: pytest.Config, key: str) -> Any:
@@ -112,7 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if workerinput.get("prodgate_loadgroup"):
             config.option.loadgroup = True
         return
-    from pytest_prodgate.report.htmlreport import HtmlGateReport
+    from pytest_prodgate.plugin.html import HtmlGateReport
 
     config.pluginmanager.register(GroupSuffixRemover(), "prodgate-group-suffix")
     if config.getoption("htmlpath", None):
@@ -307,10 +307,7 @@ def gate_report(config: pytest.Config, exit_status: int) -> dict[str, Any]:
         pytest_version=pytest.__version__,
         commit=_commit(config),
     )
-    latest: dict[str, dict[str, Any]] = {}
-    for entry in gate_entries(config):
-        latest[entry["nodeid"]] = entry  # a rerun replaces the earlier attempt
-    return build_report(latest.values(), run, redactor_for(config))
+    return build_report(gate_entries(config), run, redactor_for(config))
 
 
 @pytest.hookimpl(trylast=True)

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 
-from pytest_prodgate.load.connection import FlowConnection, RequestFailed, Response, Target, open_connection
-from pytest_prodgate.load.recorder import ScenarioStats
-from pytest_prodgate.load.scenarios import build_target, encode_body, encode_request, ok_table
+from pytest_prodgate.performance.connection import FlowConnection, RequestFailed, Response, Target, open_connection
+from pytest_prodgate.performance.recorder import ScenarioStats
+from pytest_prodgate.performance.scenarios import build_target, encode_body, encode_request, ok_table
 
 __all__ = ["CheckFailed", "VirtualUser"]
 

@@ -26,7 +26,7 @@ from pytest_prodgate.health.declarative import (
     thresholds_of,
 )
 from pytest_prodgate.health.probes import Probe
-from pytest_prodgate.plugin import config_key
+from pytest_prodgate.plugin.stash import CONFIG
 
 gates_key = pytest.StashKey[list[HealthGate]]()
 
@@ -35,7 +35,7 @@ class HealthItem(pytest.Function):
     """A declarative gate: reported as ``health::ready[GET /health/ready]`` from pyproject.toml."""
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        settings = self.config.stash[config_key]
+        settings = self.config.stash[CONFIG]
         return (settings.path or self.path), None, self.nodeid
 
 
@@ -49,7 +49,7 @@ class HealthGates(pytest.Collector):
 def declarative_gates(config: pytest.Config) -> list[HealthGate]:
     """The run's declarative gates, checked once; a mistake is a one-line usage error."""
     if gates_key not in config.stash:
-        settings = config.stash[config_key]
+        settings = config.stash[CONFIG]
         try:
             config.stash[gates_key] = load_gates(settings.section("health"))
         except ConfigError as exc:
@@ -59,7 +59,7 @@ def declarative_gates(config: pytest.Config) -> list[HealthGate]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Check the table up front (on the controller), even when no declarative gate is collected.
-    if not hasattr(session.config, "workerinput") and config_key in session.config.stash:
+    if not hasattr(session.config, "workerinput") and CONFIG in session.config.stash:
         declarative_gates(session.config)
 
 
@@ -108,7 +108,7 @@ def _test_function(gate: HealthGate) -> Callable[..., None]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    settings = config.stash.get(config_key, None)
+    settings = config.stash.get(CONFIG, None)
     if settings is None or settings.path is None:
         return
     gates = declarative_gates(config)

@@ -12,16 +12,11 @@ import pytest
 
 from pytest_prodgate.config import ProdgateConfig
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.gate import FAMILIES, Severity
+from pytest_prodgate.families import FAMILIES, MARKER_HELP
+from pytest_prodgate.gate import Severity
 from pytest_prodgate.thresholds import Threshold, parse_thresholds
 
-MARKER_HELP = {
-    "readiness": "Gate that decides whether a release may go out (environment, settings, migrations, dependencies)",
-    "data": "Gate that checks the data is sound (integrity, consistency, calculation accuracy)",
-    "performance": "Gate judged by load and latency figures (percentiles, error rate, throughput, memory)",
-    "health": "Gate that probes a running target (endpoints, TLS certificate, security headers)",
-}
-MARKER_ARGS = ("thresholds", "severity")
+MARKER_ARGS = ("thresholds", "severity", "allow_skip")
 
 
 @dataclass(frozen=True)
@@ -32,6 +27,7 @@ class GateSpec:
     severity: Severity = Severity.BLOCKING
     thresholds: tuple[Threshold, ...] = ()
     explicit_thresholds: bool = False
+    allow_skip: str | None = None  # why skipping this gate is fine (it then does not block)
 
 
 spec_key = pytest.StashKey[GateSpec]()
@@ -41,7 +37,7 @@ def register_markers(config: pytest.Config) -> None:
     for family in FAMILIES:
         config.addinivalue_line(
             "markers",
-            f"{family}(thresholds=[...], severity='blocking'|'warning'): {MARKER_HELP[family]}",
+            f"{family}(thresholds=[...], severity='blocking'|'warning', allow_skip='reason'): {MARKER_HELP[family]}",
         )
 
 
@@ -78,4 +74,9 @@ def gate_spec(item: pytest.Item, settings: ProdgateConfig) -> GateSpec | None:
     else:
         section = settings.section(family)
         thresholds = parse_thresholds(section.get("thresholds", []), where=f"[tool.prodgate.{family}] thresholds")
-    return GateSpec(family=family, severity=severity, thresholds=thresholds, explicit_thresholds=explicit)
+    allow_skip = marker.kwargs.get("allow_skip")
+    if allow_skip is not None and (not isinstance(allow_skip, str) or not allow_skip.strip()):
+        raise ConfigError(f"{place}: allow_skip must name the reason skipping is fine, got {allow_skip!r}")
+    return GateSpec(
+        family=family, severity=severity, thresholds=thresholds, explicit_thresholds=explicit, allow_skip=allow_skip
+    )

@@ -22,11 +22,12 @@ from pytest_prodgate.health.headers import AuditOptions, HeaderAudit, audit_head
 from pytest_prodgate.health.probes import AsyncProbe, Probe, RetryPolicy
 from pytest_prodgate.health.results import ProbeResult
 from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, CertificateReport, check_certificate
+from pytest_prodgate.plugin.stash import gate_entries
 from pytest_prodgate.redact import redactor
 from pytest_prodgate.thresholds import parse_duration
 
 # The declarative collector ([tool.prodgate.health] endpoints as items) loads with these fixtures.
-pytest_plugins = ["pytest_prodgate.health.collect"]
+pytest_plugins = ["pytest_prodgate.plugin.health_items"]
 
 
 def _recorder(gate: Gate) -> Callable[[ProbeResult, str | None], None]:
@@ -163,12 +164,10 @@ def security_headers(probe: Probe, gate: Gate, prodgate: Prodgate) -> SecurityHe
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Show every waiver applied in the run, with its reason, so none passes silently."""
-    from pytest_prodgate.plugin import gate_entries
-
     lines = []
     for entry in gate_entries(config):
-        for waiver in (entry.get("details") or {}).get("waivers", []):
-            lines.append(f"{entry['nodeid']}: {waiver['item']} waived ({waiver['reason']})")
+        for waiver in entry.details.get("waivers", []):
+            lines.append(f"{entry.nodeid}: {waiver['item']} waived ({waiver['reason']})")
     if lines:
         terminalreporter.write_sep("-", "health waivers")
         for line in lines:

@@ -17,7 +17,7 @@ from hdrh.histogram import HdrHistogram
 
 from pytest_prodgate.errors import GateFailed
 from pytest_prodgate.gate import format_results
-from pytest_prodgate.load.recorder import ERROR_KINDS, new_histogram
+from pytest_prodgate.performance.recorder import ERROR_KINDS, new_histogram
 from pytest_prodgate.thresholds import Threshold, ThresholdResult, evaluate
 
 __all__ = ["PERCENTILES", "LoadResult", "ScenarioResult"]

@@ -13,11 +13,11 @@ from collections import deque
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from pytest_prodgate.load.connection import Connection, RequestFailed, open_connection
-from pytest_prodgate.load.users import CheckFailed, VirtualUser
+from pytest_prodgate.performance.connection import Connection, RequestFailed, open_connection
+from pytest_prodgate.performance.users import CheckFailed, VirtualUser
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pytest_prodgate.load.engine import Entry, LoadRun
+    from pytest_prodgate.performance.engine import Entry, LoadRun
 
 __all__ = ["ClosedUser", "FlowUser", "OpenModel"]
 
@@ -205,7 +205,7 @@ class OpenModel:
         self.user_count = 0
 
     async def main(self) -> None:
-        from pytest_prodgate.load.plan import arrival_times
+        from pytest_prodgate.performance.plan import arrival_times
 
         run = self.run
         for _ in range(min(run.plan.users, run.plan.max_connections)):

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from pytest_prodgate.errors import ConfigError, ProdgateError
-from pytest_prodgate.load.plan import LoadPlan
-from pytest_prodgate.load.progress import progress_line
-from pytest_prodgate.load.result import LoadResult, merge
+from pytest_prodgate.performance.plan import LoadPlan
+from pytest_prodgate.performance.progress import progress_line
+from pytest_prodgate.performance.result import LoadResult, merge
 
 __all__ = ["run_workers"]
 
@@ -29,8 +29,8 @@ FIELDS = 3  # per worker in the shared progress array: requests, errors, p95 of 
 
 def _worker_main(index: int, payload: bytes, preload: Sequence[str], barrier: Any, results: Any, counters: Any) -> None:
     try:
-        from pytest_prodgate.load.cli import load_scenario_file
-        from pytest_prodgate.load.engine import LoadRun, new_event_loop
+        from pytest_prodgate.performance.cli import load_scenario_file
+        from pytest_prodgate.performance.engine import LoadRun, new_event_loop
 
         for path in preload:
             load_scenario_file(path)
@@ -58,8 +58,8 @@ def _worker_main(index: int, payload: bytes, preload: Sequence[str], barrier: An
 
 def run_workers(plan: LoadPlan, *, stream: TextIO | None = None, preload: Sequence[str] = ()) -> LoadResult:
     """Run ``plan`` in ``plan.workers`` processes and merge their results."""
-    from pytest_prodgate.load.engine import LoadRun, new_event_loop
-    from pytest_prodgate.load.smoke import smoke_test
+    from pytest_prodgate.performance.engine import LoadRun, new_event_loop
+    from pytest_prodgate.performance.smoke import smoke_test
 
     stream = stream or sys.stderr
     count = plan.workers

@@ -19,10 +19,10 @@ import pytest
 from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import ConfigError, TargetError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.load.config import plan_settings
-from pytest_prodgate.load.engine import arun_plan, run_plan
-from pytest_prodgate.load.plan import LoadPlan, make_plan
-from pytest_prodgate.load.result import LoadResult
+from pytest_prodgate.performance.config import plan_settings
+from pytest_prodgate.performance.engine import arun_plan, run_plan
+from pytest_prodgate.performance.plan import LoadPlan, make_plan
+from pytest_prodgate.performance.result import LoadResult
 from pytest_prodgate.thresholds import Threshold, parse_threshold
 
 __all__ = ["LoadFixture", "load"]

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, TextIO
 
-from pytest_prodgate.load.abort import AbortWatch
-from pytest_prodgate.load.connection import Connection, Target
-from pytest_prodgate.load.drivers import ClosedUser, FlowUser, OpenModel
-from pytest_prodgate.load.plan import LoadPlan, make_plan
-from pytest_prodgate.load.progress import Progress
-from pytest_prodgate.load.recorder import ScenarioStats, new_histogram
-from pytest_prodgate.load.result import IntervalPoint, LoadResult, ScenarioResult
-from pytest_prodgate.load.scenarios import Flow, FlowFunction, Template, ok_table, pick_table
-from pytest_prodgate.load.smoke import SmokeFailed, smoke_test
-from pytest_prodgate.load.users import VirtualUser
+from pytest_prodgate.performance.abort import AbortWatch
+from pytest_prodgate.performance.connection import Connection, Target
+from pytest_prodgate.performance.drivers import ClosedUser, FlowUser, OpenModel
+from pytest_prodgate.performance.plan import LoadPlan, make_plan
+from pytest_prodgate.performance.progress import Progress
+from pytest_prodgate.performance.recorder import ScenarioStats, new_histogram
+from pytest_prodgate.performance.result import IntervalPoint, LoadResult, ScenarioResult
+from pytest_prodgate.performance.scenarios import Flow, FlowFunction, Template, ok_table, pick_table
+from pytest_prodgate.performance.smoke import SmokeFailed, smoke_test
+from pytest_prodgate.performance.users import VirtualUser
 
 __all__ = ["LoadRun", "arun_load", "arun_plan", "run_load", "run_plan"]
 
@@ -322,7 +322,7 @@ async def arun_plan(plan: LoadPlan, *, stream: TextIO | None = None) -> LoadResu
 
 def _run_blocking(plan: LoadPlan, stream: TextIO | None) -> LoadResult:
     if plan.workers > 1:
-        from pytest_prodgate.load.workers import run_workers
+        from pytest_prodgate.performance.workers import run_workers
 
         return run_workers(plan, stream=stream)
     return _run_on_new_loop(plan, stream)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from pytest_prodgate.load.plan import LoadPlan, planned_arrivals
-from pytest_prodgate.load.result import LoadResult
+from pytest_prodgate.performance.plan import LoadPlan, planned_arrivals
+from pytest_prodgate.performance.result import LoadResult
 from pytest_prodgate.thresholds import Threshold, format_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pytest_prodgate.load.engine import LoadRun
+    from pytest_prodgate.performance.engine import LoadRun
 
 __all__ = ["AbortWatch"]
 

@@ -24,6 +24,7 @@ from pytest_prodgate.data.rules import Rule, make_rule
 from pytest_prodgate.data.runner import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT, DataChecker
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.gate import Gate
+from pytest_prodgate.plugin.stash import settings
 from pytest_prodgate.thresholds import parse_duration
 
 __all__ = ["DataGate", "checker_for", "data", "data_checker", "database_url"]
@@ -33,13 +34,11 @@ _checkers_key = pytest.StashKey[dict[str, DataChecker]]()
 
 def database_url(config: pytest.Config) -> str:
     """The database the data gates look at; a ``ConfigError`` when none is configured."""
-    from pytest_prodgate.plugin import config_key
-
-    settings: ProdgateConfig = config.stash[config_key]
-    url = settings.section("data").get("database_url")
+    current: ProdgateConfig = settings(config)
+    url = current.section("data").get("database_url")
     if not url:
         info = getattr(config.option, "prodgate_demo_info", None)
-        url = Prodgate(config=settings, demo=DemoInfo(**info) if info else None).database_url
+        url = Prodgate(config=current, demo=DemoInfo(**info) if info else None).database_url
     if not url:
         raise ConfigError(
             "no database for the data gates: set database_url in [tool.prodgate.data] or [tool.prodgate], "
@@ -50,12 +49,11 @@ def database_url(config: pytest.Config) -> str:
 
 def checker_for(config: pytest.Config) -> DataChecker:
     """One ``DataChecker`` (engine and pool) per database URL per run; closed at the end of the run."""
-    from pytest_prodgate.plugin import config_key
 
     url = database_url(config)
     checkers = config.stash.setdefault(_checkers_key, {})
     if url not in checkers:
-        section = config.stash[config_key].section("data")
+        section = settings(config).section("data")
         timeout = parse_duration(section.get("statement_timeout", DEFAULT_STATEMENT_TIMEOUT), what="statement_timeout")
         checkers[url] = DataChecker(
             url, sample_size=int(section.get("sample_size", DEFAULT_SAMPLE_SIZE)), statement_timeout=timeout
@@ -90,11 +88,8 @@ class DataGate:
         self.results.append(result)
         self.gate.record_many(result.figures)
         self.gate.attach("data", [r.to_dict() for r in self.results])
-        if self.node is not None:
-            from pytest_prodgate.plugin import results_key
-
-            # Every rule's judged thresholds are the gate's, passing or not (summary table, JSON report).
-            self.node.stash[results_key] = [*self.node.stash.get(results_key, []), *result.results]
+        # Every rule's judged thresholds are the gate's, passing or not (summary table, JSON report).
+        self.gate.checked.extend(result.results)
         return result.check()
 
     def rule(self, kind: str, **options: Any) -> RuleResult:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pytest_prodgate.errors import TargetError
-from pytest_prodgate.load.connection import FlowConnection, RequestFailed, Response, open_connection
-from pytest_prodgate.load.recorder import ScenarioStats
-from pytest_prodgate.load.result import LoadResult, ScenarioResult
-from pytest_prodgate.load.scenarios import Flow, Template, ok_table
-from pytest_prodgate.load.users import CheckFailed
+from pytest_prodgate.performance.connection import FlowConnection, RequestFailed, Response, open_connection
+from pytest_prodgate.performance.recorder import ScenarioStats
+from pytest_prodgate.performance.result import LoadResult, ScenarioResult
+from pytest_prodgate.performance.scenarios import Flow, Template, ok_table
+from pytest_prodgate.performance.users import CheckFailed
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pytest_prodgate.load.engine import LoadRun
+    from pytest_prodgate.performance.engine import LoadRun
 
 __all__ = ["SmokeFailed", "describe_response", "smoke_test"]
 

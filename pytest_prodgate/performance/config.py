@@ -19,7 +19,7 @@ from typing import Any
 
 from pytest_prodgate.config import ANY, DURATION, ListOf, TableOf
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.memory import MEMORY_SCHEMA
+from pytest_prodgate.performance.memory import MEMORY_SCHEMA
 
 __all__ = ["SCHEMA", "SECTION", "plan_settings"]
 

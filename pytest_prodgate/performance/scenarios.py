@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from pytest_prodgate.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pytest_prodgate.load.users import VirtualUser
+    from pytest_prodgate.performance.users import VirtualUser
 
 __all__ = ["Flow", "Scenario", "Template", "encode_request", "ok_table", "shop_scenarios"]
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from pytest_prodgate.data.fixtures import checker_for
 from pytest_prodgate.data.rules import Rule
 from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
 from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
+from pytest_prodgate.plugin.data import checker_for
+from pytest_prodgate.plugin.stash import gate_for, settings
 
 __all__ = ["DataRuleItem", "DataRulesFile"]
 
@@ -29,10 +30,8 @@ def _base_dir(config: pytest.Config) -> Path:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from pytest_prodgate.plugin import config_key
-
     config = session.config
-    section = config.stash[config_key].section("data")
+    section = settings(config).section("data")
     parsed: dict[Path, list[RuleEntry]] = {}
     for name in section.get("rules", []):
         path = (_base_dir(config) / name).resolve()
@@ -54,12 +53,10 @@ class DataRulesFile(pytest.File):
     """A rules file: one ``DataRuleItem`` per rule, named by the rule's id."""
 
     def collect(self) -> Iterator[DataRuleItem]:
-        from pytest_prodgate.plugin import config_key
-
-        settings = self.config.stash[config_key]
-        severity = settings.section("data").get("severity", {})
+        current = settings(self.config)
+        severity = current.section("data").get("severity", {})
         for entry in self.config.stash[_rules_key][self.path.resolve()]:
-            rule = apply_overrides(entry.rule, settings.environment, severity)
+            rule = apply_overrides(entry.rule, current.environment, severity)
             item = DataRuleItem.from_parent(self, name=rule.id, rule=rule, entry=entry)
             item.add_marker(pytest.mark.data(severity=rule.severity))
             yield item
@@ -74,14 +71,12 @@ class DataRuleItem(pytest.Item):
         self.entry = entry
 
     def runtest(self) -> None:
-        from pytest_prodgate.plugin import _gate_for, results_key
-
         result = checker_for(self.config).run(self.rule)
-        gate = _gate_for(self)
+        gate = gate_for(self)
         gate.record_many(result.figures)
         gate.attach("data", [result.to_dict()])
         # The rule's judged thresholds are the gate's, passing or not (summary table, JSON report).
-        self.stash[results_key] = list(result.results)
+        gate.checked.extend(result.results)
         result.check()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

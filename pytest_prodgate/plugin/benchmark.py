@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.markers import spec_key
+from pytest_prodgate.plugin.markers import spec_key
+from pytest_prodgate.plugin.stash import gate_for
 
 BENCHMARK_FIGURES = ("min", "max", "mean", "median", "stddev", "ops", "rounds")
 
@@ -52,9 +53,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
 
 def record_benchmark(item: pytest.Function, fixture: Any) -> None:
     """Record the benchmark's statistics into the item's gate (or say why there are none)."""
-    from pytest_prodgate.plugin import _gate_for
-
-    gate = _gate_for(item)
+    gate = gate_for(item)
     metadata = getattr(fixture, "stats", None)
     stats = getattr(metadata, "stats", None)
     if stats is None or not stats:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_prodgate.errors import ConfigError, ThresholdError
-from pytest_prodgate.load.scenarios import Scenario, normalise
+from pytest_prodgate.performance.scenarios import Scenario, normalise
 from pytest_prodgate.thresholds import Threshold, parse_duration, parse_thresholds
 
 __all__ = ["LoadPlan", "arrival_times", "make_plan", "planned_arrivals"]
@@ -59,7 +59,7 @@ class LoadPlan:
 
     @property
     def has_flows(self) -> bool:
-        from pytest_prodgate.load.scenarios import Flow
+        from pytest_prodgate.performance.scenarios import Flow
 
         return any(isinstance(s, Flow) for s in self.scenarios)
 

@@ -23,7 +23,7 @@ class HtmlGateReport:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
-        from pytest_prodgate.report.plugin import gate_report
+        from pytest_prodgate.plugin.report import gate_report
 
         report = gate_report(self.config, int(session.exitstatus))
         if report["gates"]:
@@ -41,7 +41,7 @@ class HtmlGateReport:
         """Attach each gate's thresholds, figures and charts as an HTML extra (before pytest-html reads it)."""
         from pytest_html import extras
 
-        from pytest_prodgate.report.plugin import redactor_for, report_setting
+        from pytest_prodgate.plugin.report import redactor_for, report_setting
 
         redactor = redactor_for(self.config)
         for extra in getattr(report, "extras", []):  # extras a test added itself (text, JSON, HTML, URLs)

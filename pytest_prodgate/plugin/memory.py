@@ -1,4 +1,4 @@
-"""The ``server_memory`` fixture: the server memory gate's pytest glue over ``pytest_prodgate.memory``.
+"""The ``server_memory`` fixture: the server memory gate's pytest glue over ``pytest_prodgate.performance.memory``.
 
 ```python
 @pytest.mark.performance(thresholds=["growth_per_100 < 10MB"])
@@ -19,7 +19,7 @@ import pytest
 from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import GateFailed, TargetError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.memory import (
+from pytest_prodgate.performance.memory import (
     DEFAULT_DEADLINE,
     DEFAULT_PATH,
     DEFAULT_REQUESTS,

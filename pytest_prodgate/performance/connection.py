@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.load.recorder import ScenarioStats
+from pytest_prodgate.performance.recorder import ScenarioStats
 
 __all__ = ["ConnectFailed", "Connection", "FlowConnection", "RequestFailed", "Response", "Target", "open_connection"]
 

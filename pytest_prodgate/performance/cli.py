@@ -18,8 +18,8 @@ from typing import Any
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import format_results
-from pytest_prodgate.load.result import LoadResult
-from pytest_prodgate.load.scenarios import Flow, Scenario, Template, normalise
+from pytest_prodgate.performance.result import LoadResult
+from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, normalise
 
 __all__ = ["load_scenario_file", "register", "run"]
 
@@ -144,9 +144,9 @@ def print_table(result: LoadResult, out: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_prodgate.load.engine import run_plan
-    from pytest_prodgate.load.plan import make_plan
-    from pytest_prodgate.load.workers import run_workers
+    from pytest_prodgate.performance.engine import run_plan
+    from pytest_prodgate.performance.plan import make_plan
+    from pytest_prodgate.performance.workers import run_workers
 
     if args.users is not None and args.rate is not None:
         raise ConfigError("give either --users (closed model) or --rate (open model), not both", where="--users/--rate")

@@ -2,7 +2,7 @@
 
 Plain Python (never imports pytest)::
 
-    from pytest_prodgate.load import Template, run_load, shop_scenarios
+    from pytest_prodgate.performance import Template, run_load, shop_scenarios
 
     result = run_load("http://127.0.0.1:8000", shop_scenarios(), users=20, duration="10s")
     result.check("p95 < 500ms", "error_rate < 1%", "search: p95 < 300ms")
@@ -10,13 +10,13 @@ Plain Python (never imports pytest)::
 
 from __future__ import annotations
 
-from pytest_prodgate.load.connection import RequestFailed, Response
-from pytest_prodgate.load.engine import LoadRun, arun_load, arun_plan, run_load, run_plan
-from pytest_prodgate.load.plan import LoadPlan, make_plan
-from pytest_prodgate.load.result import LoadResult, ScenarioResult, merge
-from pytest_prodgate.load.scenarios import Flow, Scenario, Template, shop_scenarios
-from pytest_prodgate.load.smoke import SmokeFailed
-from pytest_prodgate.load.users import CheckFailed, VirtualUser
+from pytest_prodgate.performance.connection import RequestFailed, Response
+from pytest_prodgate.performance.engine import LoadRun, arun_load, arun_plan, run_load, run_plan
+from pytest_prodgate.performance.plan import LoadPlan, make_plan
+from pytest_prodgate.performance.result import LoadResult, ScenarioResult, merge
+from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, shop_scenarios
+from pytest_prodgate.performance.smoke import SmokeFailed
+from pytest_prodgate.performance.users import CheckFailed, VirtualUser
 
 __all__ = [
     "CheckFailed",

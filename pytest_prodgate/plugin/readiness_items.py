@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.plugin.readiness import project_root, record_result
+from pytest_prodgate.plugin.stash import gate_for, settings
 from pytest_prodgate.readiness.config import enabled_checks
 from pytest_prodgate.readiness.django_checks import DJANGO_CHECKS
-from pytest_prodgate.readiness.fixtures import project_root, record_result
 from pytest_prodgate.readiness.result import ReadinessResult
 from pytest_prodgate.readiness.runner import run_checks, validate_section
 
@@ -27,9 +28,7 @@ _django_results_key = pytest.StashKey[dict[str, ReadinessResult]]()
 
 
 def _context(config: pytest.Config) -> Any:
-    from pytest_prodgate.plugin import config_key
-
-    return config.stash[config_key]
+    return settings(config)
 
 
 def _collects_project(config: pytest.Config) -> bool:
@@ -61,11 +60,9 @@ class ReadinessItem(pytest.Item):
         self.add_marker(pytest.mark.readiness)
 
     def runtest(self) -> None:
-        from pytest_prodgate.plugin import _gate_for
-
         __tracebackhide__ = True
         result = self._result()
-        record_result(_gate_for(self), result)
+        record_result(gate_for(self), result)
         result.raise_for_problems()
 
     def _result(self) -> ReadinessResult:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, TextIO
 
-from pytest_prodgate.load.plan import LoadPlan
+from pytest_prodgate.performance.plan import LoadPlan
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pytest_prodgate.load.engine import LoadRun
-    from pytest_prodgate.load.result import IntervalPoint
+    from pytest_prodgate.performance.engine import LoadRun
+    from pytest_prodgate.performance.result import IntervalPoint
 
 __all__ = ["Progress", "progress_line"]
 
