@@ -6,20 +6,49 @@ Hierarchy::
     ├── ConfigError               a configuration mistake a person must fix (key, file, token)
     │   └── ThresholdError        a malformed threshold expression (points at the bad token)
     ├── TargetError               the target could not be reached or answered nonsense
-    └── GateFailed                a gate's figures did not meet its thresholds (also an AssertionError)
+    │   ├── RequestFailed         a load request got no response (``kind``: connect, timeout, reset)
+    │   │   └── ConnectFailed     ... because the connection could not be opened
+    │   ├── SmokeFailed           a scenario failed its smoke request: the load is not started
+    │   └── RuleTimeout           a data rule's query ran past the statement timeout
+    ├── GateFailed                a gate's figures did not meet its thresholds (also an AssertionError)
+    │   └── ProbeFailed           a health probe's expectations were missed (holds the attempt history)
+    ├── CheckFailed               a virtual user's ``check(..., stop=True)`` failed (also an AssertionError)
+    ├── MissingPath               a JSON document has nothing at a path (also a LookupError)
+    └── LockHeld                  another deployment holds the target's lock
+        └── StaleLock             ... and its owner is gone (``--force`` takes it over)
 
-The pytest plugin turns ``ConfigError`` raised at configuration or collection time into
-``pytest.UsageError`` (exit code 4), and inside a test into an *error* verdict with the same
-one-line message. The core never imports pytest.
+Each class stays importable from the module that uses it (``performance.connection``,
+``health.results``, ``deploy.lock``...). The pytest plugin turns ``ConfigError`` raised at
+configuration or collection time into ``pytest.UsageError`` (exit code 4), and inside a test into
+an *error* verdict with the same one-line message. The core never imports pytest, and this module
+imports nothing heavy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.health.results import ProbeResult
     from pytest_prodgate.thresholds import ThresholdResult
+
+__all__ = [
+    "CheckFailed",
+    "ConfigError",
+    "ConnectFailed",
+    "GateFailed",
+    "LockHeld",
+    "MissingPath",
+    "ProbeFailed",
+    "ProdgateError",
+    "RequestFailed",
+    "RuleTimeout",
+    "SmokeFailed",
+    "StaleLock",
+    "TargetError",
+    "ThresholdError",
+]
 
 
 class ProdgateError(Exception):
@@ -83,3 +112,61 @@ class GateFailed(ProdgateError, AssertionError):
     def __init__(self, message: str, results: Sequence[ThresholdResult] = ()) -> None:
         self.results = tuple(results)
         super().__init__(message)
+
+
+class RequestFailed(TargetError):
+    """A load request got no response: ``kind`` is connect, timeout or reset."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{kind}: {detail}")
+
+
+class ConnectFailed(RequestFailed):
+    """A load request could not open its connection."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("connect", detail)
+
+
+class SmokeFailed(TargetError):
+    """A scenario failed its single smoke request: the load is not started."""
+
+
+class RuleTimeout(TargetError):
+    """A data rule's query ran past the statement timeout."""
+
+
+class ProbeFailed(GateFailed):
+    """A probe's expectations were not met (or no response came); the message holds the history.
+
+    ``ProbeResult.failure`` builds it with threshold results only when one of them missed
+    (``health.results.missed_only``).
+    """
+
+    def __init__(
+        self, message: str, result: ProbeResult | None = None, results: Sequence[ThresholdResult] = ()
+    ) -> None:
+        self.result = result
+        super().__init__(message, results)
+
+
+class CheckFailed(ProdgateError, AssertionError):
+    """Raised by ``user.check(..., stop=True)`` to end the iteration after a failed check."""
+
+
+class MissingPath(ProdgateError, LookupError):
+    """The document has nothing at a path; the message says which segment was missing and what was there."""
+
+
+class LockHeld(ProdgateError):
+    """Another deployment holds the target's lock; ``owner`` is what its lock file says."""
+
+    def __init__(self, message: str, owner: dict[str, Any]) -> None:
+        self.owner = owner
+        super().__init__(message)
+
+
+class StaleLock(LockHeld):
+    """The lock's owner is gone; ``--force`` takes it over."""

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.result import RuleResult
 from pytest_prodgate.data.rules import Rule
-from pytest_prodgate.errors import ConfigError, TargetError
+from pytest_prodgate.errors import ConfigError, RuleTimeout, TargetError
 from pytest_prodgate.redact import mask_url
 
 __all__ = ["DEFAULT_SAMPLE_SIZE", "DEFAULT_STATEMENT_TIMEOUT", "DataChecker", "RuleTimeout", "render_sql"]
@@ -30,10 +30,6 @@ DEFAULT_STATEMENT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10
 # SQLite calls the progress handler every this many virtual-machine instructions.
 _SQLITE_PROGRESS_STEPS = 20_000
-
-
-class RuleTimeout(TargetError):
-    """A rule's query ran past the statement timeout."""
 
 
 def _connect_args(url: sa.URL, timeout: float) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import psutil
 from pytest_prodgate.demo import faults as f
 from pytest_prodgate.demo.db import Catalogue
 from pytest_prodgate.demo.state import CHECK_INTERVAL, Release, StateFile
+from pytest_prodgate.errors import ProdgateError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -66,8 +67,8 @@ METHOD_NOT_ALLOWED = dumps({"error": "method not allowed; use GET or HEAD"})
 INTERNAL_ERROR = dumps({"error": "internal server error"})
 
 
-class BadRequest(Exception):
-    """A client mistake answered with 400 and the message."""
+class BadRequest(ProdgateError):
+    """A client mistake answered with 400 and the message (local to the demo's request handling)."""
 
 
 class BodyCache:

@@ -20,21 +20,9 @@ from typing import Any
 
 import psutil
 
-from pytest_prodgate.errors import ProdgateError
+from pytest_prodgate.errors import LockHeld, StaleLock
 
 __all__ = ["DeployLock", "LockHeld", "StaleLock", "read_lock"]
-
-
-class LockHeld(ProdgateError):
-    """Another deployment holds the target's lock."""
-
-    def __init__(self, message: str, owner: dict[str, Any]) -> None:
-        self.owner = owner
-        super().__init__(message)
-
-
-class StaleLock(LockHeld):
-    """The lock's owner is gone; ``--force`` takes it over."""
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:

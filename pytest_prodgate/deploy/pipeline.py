@@ -32,13 +32,14 @@ from pytest_prodgate.deploy.notify import notify, notify_email
 from pytest_prodgate.deploy.plan import git_commit, render_plan
 from pytest_prodgate.deploy.process import CommandResult, run_command
 from pytest_prodgate.deploy.record import new_deployment_id, now_iso, write_record
+from pytest_prodgate.errors import ProdgateError
 from pytest_prodgate.redact import Redactor, mask_url
 
 __all__ = ["Deployment", "run_deployment"]
 
 
-class _Stop(Exception):
-    """Ends the pipeline early with an exit code, an outcome and a reason."""
+class _Stop(ProdgateError):
+    """Ends the pipeline early with an exit code, an outcome and a reason (never leaves this module)."""
 
     def __init__(self, code: DeployExit, outcome: str, reason: str) -> None:
         self.code, self.outcome, self.reason = code, outcome, reason

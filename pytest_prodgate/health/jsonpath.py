@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.errors import ConfigError, MissingPath
 
 __all__ = ["ConditionOutcome", "JsonCondition", "MissingPath", "parse_condition", "parse_conditions", "resolve"]
 
@@ -29,10 +29,6 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 _CONDITION = re.compile(r"^\s*(?P<path>[^\s=!<>]+)\s*(?:(?P<op>==|!=|<=|>=|<|>|=)\s*(?P<value>.*?))?\s*$")
 _SEGMENT = re.compile(r"^[\w$@:-]+$")
-
-
-class MissingPath(LookupError):
-    """The document has nothing at a path; the message says which segment was missing and what was there."""
 
 
 @dataclass(frozen=True)

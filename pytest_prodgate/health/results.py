@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_prodgate.errors import GateFailed
+from pytest_prodgate.errors import ProbeFailed
 from pytest_prodgate.health.jsonpath import JsonCondition, parse_conditions
 from pytest_prodgate.redact import Redactor, mask_headers
 from pytest_prodgate.thresholds import Threshold, ThresholdResult, format_value, parse_threshold
@@ -23,14 +23,6 @@ BODY_LIMIT = 500
 HISTORY_HEAD = 5
 HISTORY_TAIL = 10
 REPORT_HEAD, REPORT_TAIL = 20, 80
-
-
-class ProbeFailed(GateFailed):
-    """A probe's expectations were not met (or no response came); the message holds the history."""
-
-    def __init__(self, message: str, result: ProbeResult | None = None, results: Sequence[ThresholdResult] = ()):
-        self.result = result
-        super().__init__(message, missed_only(results))
 
 
 def missed_only(results: Sequence[ThresholdResult]) -> tuple[ThresholdResult, ...]:
@@ -195,7 +187,7 @@ class ProbeResult:
 
     # -- messages -------------------------------------------------------------------------------
     def failure(self, problems: Sequence[str], results: Sequence[ThresholdResult] = ()) -> ProbeFailed:
-        return ProbeFailed(self.describe(problems), self, results)
+        return ProbeFailed(self.describe(problems), self, missed_only(results))
 
     def describe(self, problems: Sequence[str]) -> str:
         redact = self.redactor or Redactor()

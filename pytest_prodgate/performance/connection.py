@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.errors import ConfigError, ConnectFailed, RequestFailed
 from pytest_prodgate.performance.recorder import ScenarioStats
 
 __all__ = ["ConnectFailed", "Connection", "FlowConnection", "RequestFailed", "Response", "Target", "open_connection"]
@@ -33,20 +33,6 @@ BUFFER_SIZE = 64 * 1024
 class Owner(Protocol):  # pragma: no cover - typing only
     def on_response(self, conn: Connection, now: float) -> None: ...
     def on_lost(self, conn: Connection) -> None: ...
-
-
-class RequestFailed(Exception):
-    """A request got no response: ``kind`` is connect, timeout or reset."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        self.kind = kind
-        self.detail = detail
-        super().__init__(f"{kind}: {detail}")
-
-
-class ConnectFailed(RequestFailed):
-    def __init__(self, detail: str) -> None:
-        super().__init__("connect", detail)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_prodgate.errors import TargetError
+from pytest_prodgate.errors import SmokeFailed
 from pytest_prodgate.performance.connection import FlowConnection, RequestFailed, Response, open_connection
 from pytest_prodgate.performance.recorder import ScenarioStats
 from pytest_prodgate.performance.result import LoadResult, ScenarioResult
@@ -18,10 +18,6 @@ __all__ = ["SmokeFailed", "describe_response", "smoke_test"]
 
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 BODY_LIMIT = 500
-
-
-class SmokeFailed(TargetError):
-    """A scenario failed its single smoke request: the load is not started."""
 
 
 def mask_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 
+from pytest_prodgate.errors import CheckFailed
 from pytest_prodgate.performance.connection import FlowConnection, RequestFailed, Response, Target, open_connection
 from pytest_prodgate.performance.recorder import ScenarioStats
 from pytest_prodgate.performance.scenarios import build_target, encode_body, encode_request, ok_table
@@ -13,10 +14,6 @@ from pytest_prodgate.performance.scenarios import build_target, encode_body, enc
 __all__ = ["CheckFailed", "VirtualUser"]
 
 _DEFAULT_OK = ok_table(None)
-
-
-class CheckFailed(AssertionError):
-    """Raised by ``user.check(..., stop=True)`` to end the iteration after a failed check."""
 
 
 class VirtualUser:
