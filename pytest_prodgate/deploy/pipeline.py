@@ -34,6 +34,7 @@ from pytest_prodgate.deploy.process import CommandResult, run_command
 from pytest_prodgate.deploy.record import new_deployment_id, now_iso, write_record
 from pytest_prodgate.errors import ProdgateError
 from pytest_prodgate.redact import Redactor, mask_url
+from pytest_prodgate.vcs import COMMIT_VARIABLE
 
 __all__ = ["Deployment", "run_deployment"]
 
@@ -111,6 +112,8 @@ class Deployment:
             env["PRODGATE_ENV"] = self.settings.environment
         if self.backup_dir is not None:
             env["PRODGATE_BACKUP_DIR"] = str(self.backup_dir)
+        if self.record["git_commit"]:  # the gate reports of this deployment name the commit its record names
+            env[COMMIT_VARIABLE] = self.record["git_commit"]
         env.update(extra)
         return env
 

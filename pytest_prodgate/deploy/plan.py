@@ -1,29 +1,15 @@
-"""What a deployment will do, as the plan shows it, and which commit it deploys."""
+"""What a deployment will do, as the plan shows it, and which commit it deploys (``vcs.git_commit``)."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
 from pathlib import Path
 
 from pytest_prodgate.deploy.config import DeploySettings
 from pytest_prodgate.redact import Redactor, mask_url
+from pytest_prodgate.vcs import git_commit
 
 __all__ = ["git_commit", "render_plan"]
-
-
-def git_commit(root: Path) -> str | None:
-    """The commit being deployed: ``git rev-parse HEAD`` in the project, else the CI's variable."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
-        )
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA") or None
 
 
 def _shown(path: Path | str, root: Path) -> str:

@@ -18,7 +18,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -29,6 +28,7 @@ from typing import Any
 from pytest_prodgate import __version__
 from pytest_prodgate.errors import ProdgateError
 from pytest_prodgate.redact import Redactor, mask_url
+from pytest_prodgate.vcs import git_commit
 from pytest_prodgate.verdict import SCHEMA_NAME, SCHEMA_VERSION, GateEntry, summarize
 
 __all__ = [
@@ -53,22 +53,6 @@ def load_schema() -> dict[str, Any]:
     text = resources.files("pytest_prodgate.report").joinpath("gate-report.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
-
-
-def git_commit(cwd: str | Path | None = None, env: Mapping[str, str] | None = None) -> str | None:
-    """The commit under test: ``GITHUB_SHA``/``CI_COMMIT_SHA`` when a CI sets them, else ``git rev-parse HEAD``."""
-    env = os.environ if env is None else env
-    for name in ("PRODGATE_GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"):
-        if env.get(name):
-            return env[name]
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else None
 
 
 def run_metadata(
@@ -124,7 +108,9 @@ def gate_record(entry: GateEntry) -> dict[str, Any]:
     return record
 
 
-def build_report(entries: Iterable[GateEntry], run: Mapping[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
+def build_report(
+    entries: Iterable[GateEntry], run: Mapping[str, Any], redactor: Redactor | None = None
+) -> dict[str, Any]:
     """The whole report as a JSON-ready dict, secrets masked."""
     entries = list(entries)
     report = {
