@@ -1,17 +1,24 @@
-"""Waiting until a health URL answers 2xx: bounded in time, one short timeout per request."""
+"""Waiting until a health URL answers 2xx, with the health family's probe (``Probe.wait_until_healthy``).
+
+The probe bounds the wait (a deadline, a timeout per request, a spacing between attempts); this
+module only asks it for any 2xx answer, lets a signal end the wait, and keeps what the deployment
+record shows.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from pytest_prodgate.errors import ProbeFailed
+from pytest_prodgate.health.probes import Probe
+from pytest_prodgate.health.results import ProbeResult
 from pytest_prodgate.redact import mask_url
 
 __all__ = ["HealthWait", "wait_until_healthy"]
+
+ANY_2XX = range(200, 300)
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,12 @@ class HealthWait:
     healthy: bool
     attempts: int
     duration: float
-    last: str  # "200", "503", or the connection error
+    last: str  # "200", "503", or what went wrong with the last request ("connection refused")
+
+    @classmethod
+    def from_probe(cls, url: str, result: ProbeResult, healthy: bool) -> HealthWait:
+        last = result.attempts[-1].outcome if result.attempts else "not tried"
+        return cls(url, healthy, len(result.attempts), result.total_time, last)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,26 +49,15 @@ def wait_until_healthy(
     *,
     timeout: float,
     interval: float = 0.5,
-    request_timeout: float = 5.0,
-    interrupted: Callable[[], str | None] = lambda: None,
+    interrupted: Callable[[], object] | None = None,
 ) -> HealthWait:
-    """Poll ``url`` until a 2xx answer, at most ``timeout`` seconds (and at most one request per ``interval``)."""
-    start = time.monotonic()
-    deadline = start + timeout
-    attempts = 0
-    last = "not tried"
-    max_attempts = int(timeout / max(interval, 0.01)) + 2
-    with httpx.Client(timeout=min(request_timeout, max(timeout, 0.1)), follow_redirects=False) as client:
-        while attempts < max_attempts:
-            attempts += 1
-            try:
-                response = client.get(url)
-                last = str(response.status_code)
-                if 200 <= response.status_code < 300:
-                    return HealthWait(url, True, attempts, time.monotonic() - start, last)
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            if interrupted() or time.monotonic() + interval > deadline:
-                break
-            time.sleep(interval)
-    return HealthWait(url, False, attempts, time.monotonic() - start, last)
+    """Probe ``url`` until a 2xx answer, at most ``timeout`` seconds, about one request per ``interval``."""
+    try:
+        result = Probe().wait_until_healthy(
+            url, timeout=timeout, interval=interval, status=ANY_2XX, interrupted=interrupted
+        )
+    except ProbeFailed as failed:
+        if failed.result is None:  # pragma: no cover - a probe always fails with its result
+            raise
+        return HealthWait.from_probe(url, failed.result, healthy=False)
+    return HealthWait.from_probe(url, result, healthy=True)

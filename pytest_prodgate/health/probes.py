@@ -44,8 +44,10 @@ class _Run:
         redactor: Redactor,
         rng: random.Random,
         retry_unmet: bool,
+        interrupted: Callable[[], object] | None = None,
     ) -> None:
         self.policy = policy
+        self.interrupted = interrupted
         self.expectation = expectation
         self.retry_unmet = retry_unmet
         self.rng = rng
@@ -115,6 +117,9 @@ class _Run:
         """Seconds to wait before the next attempt, or ``None`` when the probe is over."""
         if self.satisfied():
             return None
+        if self.interrupted is not None and self.interrupted():
+            self.result.stop_reason = "interrupted"
+            return None
         used = len(self.result.attempts)
         if used >= self.policy.attempts:
             n = self.policy.attempts
@@ -180,6 +185,7 @@ class _ProbeBase:
         deadline: Duration | None,
         retry_unmet: bool = True,
         policy: RetryPolicy | None = None,
+        interrupted: Callable[[], object] | None = None,
     ) -> _Run:
         settings: dict[str, Any] = {}
         if retries is not None:
@@ -192,7 +198,9 @@ class _ProbeBase:
         expectation = Expectation.build(
             status=status, headers=expect_headers, contains=contains, json=json, thresholds=thresholds
         )
-        return _Run(method.upper(), self.url_for(path), chosen, expectation, self.redactor, self.rng, retry_unmet)
+        return _Run(
+            method.upper(), self.url_for(path), chosen, expectation, self.redactor, self.rng, retry_unmet, interrupted
+        )
 
     def _request_args(self, run: _Run, headers: Mapping[str, str] | None, body: Any) -> dict[str, Any]:
         merged = {**self.headers, **(headers or {})}
@@ -252,6 +260,7 @@ class Probe(_ProbeBase):
         deadline: Duration | None = None,
         name: str | None = None,
         _policy: RetryPolicy | None = None,
+        _interrupted: Callable[[], object] | None = None,
     ) -> ProbeResult:
         """Send ``method path`` with retries until an answer meets the expectations given here.
 
@@ -272,6 +281,7 @@ class Probe(_ProbeBase):
             timeout=timeout,
             deadline=deadline,
             policy=_policy,
+            interrupted=_interrupted,
         )
         args = self._request_args(run, headers, body)
         with httpx.Client(**self._client_args()) as client:
@@ -314,8 +324,13 @@ class Probe(_ProbeBase):
         json: Sequence[str] | str | None = None,
         contains: str | None = None,
         name: str | None = None,
+        interrupted: Callable[[], object] | None = None,
     ) -> ProbeResult:
-        """Probe ``path`` until it answers as wanted (a fresh deploy settling) or ``timeout`` passes."""
+        """Probe ``path`` until it answers as wanted (a fresh deploy settling) or ``timeout`` passes.
+
+        ``interrupted`` is asked before each wait between attempts; a true answer (a signal's name)
+        ends the wait early, with ``stop_reason`` "interrupted".
+        """
         __tracebackhide__ = True
         return self.request(
             "GET",
@@ -325,6 +340,7 @@ class Probe(_ProbeBase):
             contains=contains,
             name=name,
             _policy=self._wait_policy(timeout, interval),
+            _interrupted=interrupted,
         )
 
 
@@ -348,6 +364,7 @@ class AsyncProbe(_ProbeBase):
         deadline: Duration | None = None,
         name: str | None = None,
         _policy: RetryPolicy | None = None,
+        _interrupted: Callable[[], object] | None = None,
     ) -> ProbeResult:
         """See ``Probe.request``."""
         __tracebackhide__ = True
@@ -363,6 +380,7 @@ class AsyncProbe(_ProbeBase):
             timeout=timeout,
             deadline=deadline,
             policy=_policy,
+            interrupted=_interrupted,
         )
         args = self._request_args(run, headers, body)
         async with httpx.AsyncClient(**self._client_args()) as client:
@@ -405,6 +423,7 @@ class AsyncProbe(_ProbeBase):
         json: Sequence[str] | str | None = None,
         contains: str | None = None,
         name: str | None = None,
+        interrupted: Callable[[], object] | None = None,
     ) -> ProbeResult:
         """See ``Probe.wait_until_healthy``."""
         __tracebackhide__ = True
@@ -416,4 +435,5 @@ class AsyncProbe(_ProbeBase):
             contains=contains,
             name=name,
             _policy=self._wait_policy(timeout, interval),
+            _interrupted=interrupted,
         )

@@ -97,6 +97,29 @@ def test_wait_until_healthy_fails_with_the_history_when_never_ready() -> None:
     assert "last response: 503 Service Unavailable" in message
 
 
+def test_wait_until_healthy_stops_early_when_interrupted_says_so() -> None:
+    asked: list[int] = []
+
+    def interrupted() -> str | None:
+        asked.append(len(asked) + 1)
+        return "SIGTERM" if len(asked) >= 3 else None
+
+    with serve(_recovers_after(10_000)) as url, pytest.raises(ProbeFailed) as caught:
+        Probe(url).wait_until_healthy("/health/ready", timeout="60s", interval="50ms", interrupted=interrupted)
+    result = caught.value.result
+    assert result is not None
+    assert [a.status for a in result.attempts] == [503, 503, 503]
+    assert result.stop_reason == "interrupted"
+
+
+def test_async_wait_until_healthy_stops_early_when_interrupted_says_so() -> None:
+    with serve(_recovers_after(10_000)) as url, pytest.raises(ProbeFailed) as caught:
+        asyncio.run(
+            AsyncProbe(url).wait_until_healthy("/health", timeout="60s", interval="50ms", interrupted=lambda: "SIGINT")
+        )
+    assert caught.value.result is not None and len(caught.value.result.attempts) == 1
+
+
 def test_backoff_grows_exponentially_with_bounded_jitter_when_retrying() -> None:
     policy = RetryPolicy(backoff=0.1, multiplier=2, max_backoff=1.0, jitter=0.5)
     rng = random.Random(7)
