@@ -1,7 +1,9 @@
 """``prodgate data RULES.toml --db URL``: run a rules file without pytest and print the verdicts.
 
-Exit code 0 when no blocking rule failed, 1 when one did (or the database could not be reached),
-4 for a mistake in the rules file or the options.
+Each rule is a gate of family ``data``, judged and decided by the core (``verdict.judge`` and
+``verdict.decide_run``). Exit code 0 when the run passes (no blocking rule failed or errored, at
+least one rule decided), 1 when it does not (a rule that could not run, e.g. against an unreachable
+database, is an error with its reason), 4 for a mistake in the rules file or the options.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodgate.data.result import RuleResult
-from pytest_prodgate.data.rulesfile import apply_overrides, load_rules
+from pytest_prodgate.data.rules import Rule
+from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
 from pytest_prodgate.data.runner import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT, DataChecker
-from pytest_prodgate.errors import ConfigError, ProdgateError
+from pytest_prodgate.errors import ConfigError, GateFailed, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
-from pytest_prodgate.gate import Gate
+from pytest_prodgate.gate import Gate, Severity
 from pytest_prodgate.redact import mask_url
-from pytest_prodgate.thresholds import Verdict, parse_duration
+from pytest_prodgate.thresholds import parse_duration
+from pytest_prodgate.verdict import GateEntry, Outcome, decide_run, judge
 
 __all__ = ["register", "run"]
 
@@ -56,48 +60,63 @@ def run(args: argparse.Namespace) -> int:
         timeout = parse_duration(args.timeout, what="--timeout")
     except ProdgateError:
         raise ConfigError(f"--timeout {args.timeout!r} is not a duration. Expected e.g. 30s") from None
-    entries = [entry for path in args.rules for entry in load_rules(path)]
-    blocking_failures = 0
+    rules = [entry for path in args.rules for entry in load_rules(path)]
+    gates: list[GateEntry] = []
     report: list[dict[str, Any]] = []
     with DataChecker(url, sample_size=args.sample_size, statement_timeout=timeout) as checker:
-        print(f"prodgate data: {len(entries)} rules against {mask_url(checker.url_text)}")
-        for entry in entries:
+        print(f"prodgate data: {len(rules)} rules against {mask_url(checker.url_text)}")
+        for entry in rules:
             rule = apply_overrides(entry.rule, args.env)
             try:
                 result: RuleResult | None = checker.run(rule)
-                error = None
-            except ProdgateError as exc:
-                result, error = None, str(exc)
-            verdict = _verdict(result, error, rule.severity)
-            if verdict in (Verdict.FAIL, Verdict.ERROR) and rule.severity == "blocking":
-                blocking_failures += 1
-            print(f"{verdict.value.upper():8} {rule.id}  {_decided(result, error)}")
-            if verdict is not Verdict.PASS:
-                detail = error if error else result.message() if result else ""
-                print("\n".join(("    " + line).rstrip() for line in detail.splitlines()))
-            entry_data = result.to_dict() if result else {"rule": rule.id, "type": rule.kind, "error": error}
-            report.append({**entry_data, "verdict": verdict.value, "severity": rule.severity, "where": entry.where})
+                error: ProdgateError | None = None
+            except ProdgateError as exc:  # unreachable database, timeout, rejected query: the rule is an error
+                result, error = None, exc
+            gate = _judge(entry, rule, result, error)
+            gates.append(gate)
+            print(f"{gate.verdict.upper():8} {rule.id}  {gate.decided_by}")
+            if gate.verdict != "pass" and gate.message.strip() != gate.decided_by:
+                print("\n".join(("    " + line).rstrip() for line in gate.message.splitlines()))
+            found = result.to_dict() if result else {"rule": rule.id, "type": rule.kind, "error": str(error)}
+            report.append(
+                {
+                    **found,
+                    "verdict": gate.verdict,
+                    "severity": gate.severity,
+                    "blocking": gate.blocking,
+                    "where": entry.where,
+                }
+            )
+    decision = decide_run(gates)
+    blocking = len(decision.blocking)
     if args.json:
-        args.json.write_text(
-            json.dumps({"rules": report, "blocking_failures": blocking_failures}, indent=2, default=str)
-        )
-    print(f"prodgate data: {blocking_failures} blocking failure{'s' if blocking_failures != 1 else ''}")
-    return int(ExitCode.GATES_FAILED if blocking_failures else ExitCode.OK)
+        summary = {"rules": report, "blocking_failures": blocking, "passed": decision.passed, "reason": decision.reason}
+        args.json.write_text(json.dumps(summary, indent=2, default=str))
+    last = f"prodgate data: {blocking} blocking failure{'s' if blocking != 1 else ''}"
+    print(last if decision.passed or blocking else f"{last}; {decision.reason}")
+    return int(ExitCode.OK if decision.passed else ExitCode.GATES_FAILED)
 
 
-def _verdict(result: RuleResult | None, error: str | None, severity: str) -> Verdict:
+def _judge(entry: RuleEntry, rule: Rule, result: RuleResult | None, error: ProdgateError | None) -> GateEntry:
+    """The rule's verdict, by the core's rules (``verdict.judge``), as a gate of family ``data``."""
+    gate = Gate(name=rule.id, family="data", severity=Severity(rule.severity))
+    nodeid = f"{entry.path}::{rule.id}"
     if result is None:
-        return Verdict.ERROR
-    if result.verdict is Verdict.FAIL and severity == "warning":
-        return Verdict.WARNING
-    return result.verdict
-
-
-def _decided(result: RuleResult | None, error: str | None) -> str:
-    if result is None:
-        return (error or "").splitlines()[0] if error else ""
-    gate = Gate(name=result.rule.id, figures=dict(result.figures))
-    return gate.deciding_figure(result.results)
+        # The rule never ran (like a gate whose setup failed): an error, whatever the reason.
+        return judge(gate, Outcome.FAILED, nodeid=nodeid, in_call=False, error=error, message=str(error))
+    gate.record_many(result.figures)
+    if result.passed:
+        return judge(gate, Outcome.PASSED, nodeid=nodeid, declared=result.results, duration=result.duration)
+    message = result.message()
+    return judge(
+        gate,
+        Outcome.FAILED,
+        nodeid=nodeid,
+        declared=result.results,
+        error=GateFailed(message, result.results),
+        message=message,
+        duration=result.duration,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,3 +58,29 @@ def test_cli_exits_4_with_one_line_when_the_rules_file_has_a_mistake(tmp_path: P
     assert done.stderr.splitlines() == [
         f"prodgate: error: {rules}:1: rule #1 (not_null on products): a not_null rule needs 'column'"
     ]
+
+
+def test_cli_exits_1_with_each_rule_an_error_and_its_reason_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'shop.db'}"
+    report = tmp_path / "data.json"
+    done = _prodgate(str(data_shop.RULES_FILE), "--db", url, "--json", str(report))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr == ""  # a gate with its reason, never a traceback
+    lines = done.stdout.splitlines()
+    errors = [line for line in lines if line.startswith("ERROR ")]
+    assert len(errors) == 13
+    assert all(line.endswith(f"cannot connect to {url}: unable to open database file") for line in errors)
+    assert lines[-1] == "prodgate data: 13 blocking failures"
+    saved = json.loads(report.read_text())
+    assert (saved["passed"], saved["reason"]) == (False, "13 blocking gates did not pass (13 errored)")
+    assert {(r["verdict"], r["blocking"]) for r in saved["rules"]} == {("error", True)}
+
+
+def test_cli_exits_1_saying_none_decided_when_every_rule_is_a_warning_that_could_not_run(tmp_path: Path) -> None:
+    rules = tmp_path / "data.toml"
+    rules.write_text('[[rule]]\ntype = "not_null"\ntable = "products"\ncolumn = "sku"\nseverity = "warning"\n')
+    done = _prodgate(str(rules), "--db", f"sqlite:///{tmp_path / 'no-such-folder' / 'shop.db'}")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "prodgate data: 0 blocking failures; none of the 1 gate decided (all skipped or errored)"
+    )
