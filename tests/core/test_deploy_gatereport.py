@@ -7,30 +7,26 @@ from pathlib import Path
 from typing import Any
 
 from pytest_prodgate.deploy.gatereport import decide, read_gate_report
+from pytest_prodgate.redact import Redactor
+from pytest_prodgate.report.jsonreport import build_report
+from pytest_prodgate.verdict import GateEntry
 
 
-def report(*gates: tuple[str, str, str], exit_status: int = 0, **summary: Any) -> dict[str, Any]:
+def report(*gates: tuple[str, str, str], exit_status: int = 0, allowed: str | None = None) -> dict[str, Any]:
+    """A version 2 report as the plugin writes it: ``GateEntry`` values through ``build_report``."""
     entries = [
-        {
-            "nodeid": f"gates/test_x.py::{name}",
-            "name": name,
-            "family": "readiness",
-            "severity": severity,
-            "verdict": verdict,
-            "decided_by": f"{name} said {verdict}",
-            "message": "",
-        }
+        GateEntry(
+            nodeid=f"gates/test_x.py::{name}",
+            name=name,
+            family="readiness",
+            severity=severity,
+            verdict=verdict,
+            decided_by=f"{name} said {verdict}",
+            skip_allowed=allowed if verdict == "skip" else None,
+        )
         for name, severity, verdict in gates
     ]
-    blocking = sum(1 for g in entries if g["verdict"] in ("fail", "error") and g["severity"] == "blocking")
-    counts = {v: sum(1 for g in entries if g["verdict"] == v) for v in ("pass", "fail", "warning", "error")}
-    return {
-        "schema": "pytest-prodgate/gate-report",
-        "version": 1,
-        "run": {"exit_status": exit_status},
-        "summary": {"total": len(entries), **counts, "blocking_failures": blocking, **summary},
-        "gates": entries,
-    }
+    return build_report(entries, {"exit_status": exit_status}, Redactor(env={}))
 
 
 def test_gates_pass_when_no_blocking_gate_failed_and_one_warned() -> None:
@@ -45,9 +41,29 @@ def test_gates_fail_when_a_blocking_gate_failed_or_errored() -> None:
         report(("a", "blocking", "fail"), ("b", "blocking", "error"), exit_status=1), 1, expression="readiness"
     )
     assert not decision.passed
-    assert decision.reason == "2 blocking gates failed"
+    assert decision.reason == "2 blocking gates did not pass (1 failed, 1 errored)"
     assert decision.blocking == ["gates/test_x.py::a: a said fail", "gates/test_x.py::b: b said error"]
     assert decision.to_dict()["decided_by"] == "gate report"
+
+
+def test_gates_fail_naming_the_skip_when_a_blocking_gate_skipped_without_an_allowance() -> None:
+    decision = decide(report(("a", "blocking", "pass"), ("b", "blocking", "skip")), 0, expression="readiness")
+    assert not decision.passed
+    assert decision.reason == "1 blocking gate did not pass (1 skipped without an allowance)"
+    assert decision.blocking == ["gates/test_x.py::b: b said skip"]
+
+
+def test_gates_pass_when_a_blocking_gate_skipped_with_an_allowance() -> None:
+    both = report(("a", "blocking", "pass"), ("b", "blocking", "skip"), allowed="no staging database on weekends")
+    decision = decide(both, 0, expression="readiness")
+    assert (decision.passed, decision.blocking) == (True, [])
+    assert decision.summary["skip"] == 1
+
+
+def test_gates_fail_when_every_gate_skipped_even_with_an_allowance() -> None:
+    decision = decide(report(("b", "blocking", "skip"), allowed="no staging database"), 0, expression="readiness")
+    assert not decision.passed
+    assert decision.reason == "none of the 1 gate decided (all skipped or errored)"
 
 
 def test_report_decides_over_exit_code_when_only_a_non_gate_test_failed() -> None:
