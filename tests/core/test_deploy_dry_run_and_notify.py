@@ -59,7 +59,8 @@ def test_dry_run_reports_failing_gates_and_changes_nothing_when_a_gate_fails(pro
     assert done.returncode == DeployExit.GATES_FAILED, done.stdout
     assert everything_under(tmp_path) == before
     assert done.stdout.splitlines()[-1] == (
-        "prodgate deploy (dry run): gates failed, nothing changed; pre-deploy gates failed: 1 blocking gate failed"
+        "prodgate deploy (dry run): gates failed, nothing changed; "
+        "pre-deploy gates failed: 1 blocking gate did not pass (1 failed)"
     )
 
 

@@ -43,6 +43,7 @@ def test_deploy_switches_release_when_gates_and_verification_pass(project: Proje
     assert step(record, "gates")["gates"]["decided_by"] == "gate report"
     kept = json.loads((project.root / ".prodgate" / "deployments" / record["id"] / "gates.json").read_text())
     assert kept["schema"] == "pytest-prodgate/gate-report" and kept["summary"]["blocking_failures"] == 0
+    assert kept["run"]["git_commit"] == commit  # the gate report names the commit the record names
     assert project.orders() == 5  # the migration ran...
     project.assert_backup_restorable(record)  # ...and the backup has every order
     assert SECRET not in done.stdout and SECRET not in json_text(project)
@@ -64,7 +65,7 @@ def test_deploy_does_not_run_when_a_readiness_gate_fails(project: Project) -> No
     assert project.orders() == ORDERS
     record = project.only_record()
     assert record["outcome"] == "gates failed, nothing changed"
-    assert record["reason"] == "pre-deploy gates failed: 1 blocking gate failed"
+    assert record["reason"] == "pre-deploy gates failed: 1 blocking gate did not pass (1 failed)"
     assert step_names(record) == ["gates"]
     gates = step(record, "gates")["gates"]
     assert gates["summary"]["blocking_failures"] == 1
