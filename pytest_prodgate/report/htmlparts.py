@@ -12,7 +12,6 @@ from typing import Any
 
 from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.report.charts import load_charts
-from pytest_prodgate.report.jsonreport import passes_gates
 from pytest_prodgate.thresholds import Kind, figure_kind, format_value
 
 __all__ = ["STYLE", "gate_cells", "gate_detail_html", "header_cells", "summary_html"]
@@ -47,16 +46,12 @@ def summary_html(report: Mapping[str, Any]) -> str:
     gates = sorted(report.get("gates", []), key=_family_rank)
     run = report.get("run", {})
     blocking = int(summary.get("blocking_failures", 0))
-    passed = passes_gates(report)  # the core's decision, as the report carries it
-    counted = ["pass", "fail", "warning", "error"] + (["skip"] if summary.get("skip") else [])
-    why = (
-        f" ({blocking} blocking)" if blocking else "" if passed else f" ({summary.get('reason') or 'no gate decided'})"
-    )
+    headline = "Gates failed" if blocking else "Gates passed"
     parts = [STYLE, '<div class="prodgate-summary" id="prodgate-summary">']
     parts.append(
-        f'<h3 style="color:{COLORS["pass"] if passed else COLORS["fail"]}">Gates {"passed" if passed else "failed"}: '
-        + escape(", ".join(f"{summary.get(v, 0)} {v}" for v in counted))
-        + escape(why)
+        f'<h3 style="color:{COLORS["fail"] if blocking else COLORS["pass"]}">{headline}: '
+        + escape(", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "warning", "error")))
+        + (f" ({blocking} blocking)" if blocking else "")
         + "</h3>"
     )
     target = [

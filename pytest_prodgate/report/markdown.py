@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_prodgate.report.jsonreport import passes_gates
-
 __all__ = ["append_step_summary", "render_markdown"]
 
 ORDER = {"fail": 0, "error": 1, "warning": 2, "pass": 3}
@@ -33,16 +31,11 @@ def _cell(text: Any, limit: int = 120) -> str:
 def _headline(report: Mapping[str, Any]) -> str:
     summary = report.get("summary", {})
     blocking = int(summary.get("blocking_failures", 0))
-    passed = passes_gates(report)  # the core's decision, as the report carries it
-    verdict = "**Gates passed**" if passed else "**Gates failed**"
-    counts = ", ".join(
-        f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "warning", "error", "skip") if summary.get(v)
-    )
-    text = f"{ICONS['pass'] if passed else ICONS['fail']} {verdict}: {counts or 'no gates ran'}"
+    verdict = "**Gates failed**" if blocking else "**Gates passed**"
+    counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "warning", "error") if summary.get(v))
+    text = f"{ICONS['fail'] if blocking else ICONS['pass']} {verdict}: {counts or 'no gates ran'}"
     if blocking:
         text += f" ({blocking} blocking)"
-    elif not passed and summary.get("reason"):
-        text += f" ({summary['reason']})"
     return text
 
 
