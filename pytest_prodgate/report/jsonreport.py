@@ -124,7 +124,9 @@ def gate_record(entry: GateEntry) -> dict[str, Any]:
     return record
 
 
-def build_report(entries: Iterable[GateEntry], run: Mapping[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
+def build_report(
+    entries: Iterable[GateEntry], run: Mapping[str, Any], redactor: Redactor | None = None
+) -> dict[str, Any]:
     """The whole report as a JSON-ready dict, secrets masked."""
     entries = list(entries)
     report = {
