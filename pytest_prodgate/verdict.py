@@ -133,6 +133,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def _short(result: ThresholdResult) -> str:
+    if result.verdict is Verdict.ERROR:  # could not be judged: its message says why, whole
+        return result.message
     t = result.threshold
     label = f"{t.scope}: {t.figure}" if t.scope else t.figure
     if result.measured is None:

@@ -16,9 +16,9 @@ import pytest
 from pytest_prodgate.config import load_config
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.families import CAPABILITIES
+from pytest_prodgate.plugin import target, verdicts
 from pytest_prodgate.plugin.markers import gate_spec, register_markers
 from pytest_prodgate.plugin.stash import CONFIG, SPEC, SPEC_ERROR, settings
-from pytest_prodgate.plugin import target, verdicts
 from pytest_prodgate.plugin.target import prepare_demo
 from pytest_prodgate.plugin.verdicts import GateLog
 

@@ -16,7 +16,8 @@ from pytest_prodgate.thresholds import Kind, figure_kind, format_value
 
 __all__ = ["STYLE", "gate_cells", "gate_detail_html", "header_cells", "summary_html"]
 
-COLORS = {"pass": "#2e8540", "fail": "#c23030", "error": "#8a1c1c", "warning": "#b36b00"}
+COLORS = {"pass": "#2e8540", "fail": "#c23030", "error": "#8a1c1c", "warning": "#b36b00", "skip": "#5a5a5a"}
+VERDICTS = ("fail", "error", "skip", "warning", "pass")
 
 STYLE = """<style>
 .prodgate-summary{margin:8px 0 12px;font-size:13px}
@@ -25,7 +26,7 @@ STYLE = """<style>
 .prodgate-summary th,.prodgate-summary td,.prodgate-detail th,.prodgate-detail td{border:1px solid #ccc;padding:2px 8px;text-align:left}
 .prodgate-verdict{font-weight:bold;text-transform:uppercase}
 .prodgate-verdict.pass{color:#2e8540}.prodgate-verdict.fail{color:#c23030}
-.prodgate-verdict.error{color:#8a1c1c}.prodgate-verdict.warning{color:#b36b00}
+.prodgate-verdict.error{color:#8a1c1c}.prodgate-verdict.warning{color:#b36b00}.prodgate-verdict.skip{color:#5a5a5a}
 .prodgate-charts{display:flex;flex-wrap:wrap}
 </style>"""
 
@@ -45,15 +46,16 @@ def summary_html(report: Mapping[str, Any]) -> str:
     summary = report.get("summary", {})
     gates = sorted(report.get("gates", []), key=_family_rank)
     run = report.get("run", {})
-    blocking = int(summary.get("blocking_failures", 0))
-    headline = "Gates failed" if blocking else "Gates passed"
+    passed = bool(summary.get("passed", not summary.get("blocking_failures")))
+    headline = "Gates passed" if passed else "Gates did not pass"
     parts = [STYLE, '<div class="prodgate-summary" id="prodgate-summary">']
     parts.append(
-        f'<h3 style="color:{COLORS["fail"] if blocking else COLORS["pass"]}">{headline}: '
-        + escape(", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "warning", "error")))
-        + (f" ({blocking} blocking)" if blocking else "")
+        f'<h3 style="color:{COLORS["pass"] if passed else COLORS["fail"]}">{headline}: '
+        + escape(", ".join(f"{summary.get(v, 0)} {v}" for v in VERDICTS if summary.get(v)) or "no gates")
         + "</h3>"
     )
+    if summary.get("reason"):
+        parts.append(f'<p class="prodgate-reason">{escape(str(summary["reason"]))}</p>')
     target = [
         f"{k.replace('_', ' ')} <code>{escape(str(run[k]))}</code>"
         for k in ("environment", "base_url", "git_commit")
@@ -67,10 +69,12 @@ def summary_html(report: Mapping[str, Any]) -> str:
         counts[gate.get("verdict", "")] = counts.get(gate.get("verdict", ""), 0) + 1
     if families:
         parts.append(
-            '<table class="prodgate-families"><tr><th>Family</th><th>pass</th><th>fail</th><th>warning</th><th>error</th></tr>'
+            '<table class="prodgate-families"><tr><th>Family</th>'
+            + "".join(f"<th>{v}</th>" for v in VERDICTS)
+            + "</tr>"
         )
         for family, counts in families.items():
-            cells = "".join(f"<td>{counts.get(v, 0) or ''}</td>" for v in ("pass", "fail", "warning", "error"))
+            cells = "".join(f"<td>{counts.get(v, 0) or ''}</td>" for v in VERDICTS)
             parts.append(f"<tr><td>{escape(family)}</td>{cells}</tr>")
         parts.append("</table>")
         parts.append(
@@ -79,7 +83,7 @@ def summary_html(report: Mapping[str, Any]) -> str:
         for gate in gates:
             parts.append(
                 f"<tr><td>{escape(gate.get('name', ''))}</td><td>{escape(gate.get('family') or '')}</td>"
-                f"<td>{verdict_span(gate.get('verdict', ''))}</td><td>{escape(gate.get('decided_by') or '')}</td></tr>"
+                f"<td>{verdict_span(gate.get('verdict', ''))}</td><td>{escape(_reason(gate))}</td></tr>"
             )
         parts.append("</table>")
     warned = [g for g in gates if g.get("verdict") == "warning"]
@@ -89,6 +93,13 @@ def summary_html(report: Mapping[str, Any]) -> str:
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _reason(gate: Mapping[str, Any]) -> str:
+    reason = str(gate.get("decided_by") or "")
+    if gate.get("verdict") == "skip" and gate.get("skip_allowed"):
+        reason += f" (skip allowed: {gate['skip_allowed']})"
+    return reason
 
 
 def header_cells() -> list[str]:
@@ -107,7 +118,7 @@ def gate_cells(entry: Mapping[str, Any] | None) -> list[str]:
     return [
         f'<td class="col-family">{escape(entry.get("family") or "")}</td>',
         f'<td class="col-verdict">{verdict_span(entry.get("verdict", ""))}</td>',
-        f'<td class="col-decided">{escape(entry.get("decided_by") or "")}</td>',
+        f'<td class="col-decided">{escape(_reason(entry))}</td>',
     ]
 
 

@@ -13,30 +13,43 @@ from typing import Any
 
 __all__ = ["append_step_summary", "render_markdown"]
 
-ORDER = {"fail": 0, "error": 1, "warning": 2, "pass": 3}
-ICONS = {"fail": ":x:", "error": ":boom:", "warning": ":warning:", "pass": ":white_check_mark:"}
+ORDER = {"fail": 0, "error": 1, "skip": 2, "warning": 3, "pass": 4}
+ICONS = {
+    "fail": ":x:",
+    "error": ":boom:",
+    "skip": ":fast_forward:",
+    "warning": ":warning:",
+    "pass": ":white_check_mark:",
+}
 MARKER = "<!-- pytest-prodgate gate summary -->"
 # A GitHub comment holds 65,536 characters; stay well under it.
 MAX_CHARS = 60_000
 
 
-def _cell(text: Any, limit: int = 120) -> str:
-    """One table cell: a single line, pipes escaped, cut at ``limit``."""
+def _cell(text: Any, limit: int | None = 120) -> str:
+    """One table cell: a single line, pipes escaped, cut at ``limit`` (``None``: never cut, for reasons)."""
     value = " ".join(str(text if text is not None else "").split())
-    if len(value) > limit:
+    if limit is not None and len(value) > limit:
         value = value[: limit - 1] + "…"
     return value.replace("|", "\\|")
 
 
 def _headline(report: Mapping[str, Any]) -> str:
     summary = report.get("summary", {})
-    blocking = int(summary.get("blocking_failures", 0))
-    verdict = "**Gates failed**" if blocking else "**Gates passed**"
-    counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "warning", "error") if summary.get(v))
-    text = f"{ICONS['fail'] if blocking else ICONS['pass']} {verdict}: {counts or 'no gates ran'}"
-    if blocking:
-        text += f" ({blocking} blocking)"
+    passed = bool(summary.get("passed", not summary.get("blocking_failures")))
+    verdict = "**Gates passed**" if passed else "**Gates did not pass**"
+    counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in ORDER if summary.get(v))
+    text = f"{ICONS['pass'] if passed else ICONS['fail']} {verdict}: {counts or 'no gates ran'}"
+    if summary.get("reason"):
+        text += f" — {summary['reason']}"
     return text
+
+
+def _reason(gate: Mapping[str, Any]) -> str:
+    reason = str(gate.get("decided_by") or "")
+    if gate.get("verdict") == "skip" and gate.get("skip_allowed"):
+        reason += f" (skip allowed: {gate['skip_allowed']})"
+    return reason
 
 
 def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
@@ -44,7 +57,7 @@ def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
     run = report.get("run", {})
     gates = sorted(
         report.get("gates", []),
-        key=lambda g: (ORDER.get(g.get("verdict"), 4), g.get("family") or "", g.get("nodeid", "")),
+        key=lambda g: (ORDER.get(g.get("verdict"), len(ORDER)), g.get("family") or "", g.get("nodeid", "")),
     )
     lines = [MARKER, "### pytest-prodgate", "", _headline(report), ""]
     where = [f"`{_cell(run[key], 80)}`" for key in ("environment", "base_url") if run.get(key)]
@@ -53,12 +66,12 @@ def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
     if where:
         lines += ["Target: " + ", ".join(where), ""]
     if gates:
-        lines += ["| | Gate | Family | Severity | Deciding figure |", "|---|---|---|---|---|"]
+        lines += ["| | Gate | Family | Severity | Deciding figure or reason |", "|---|---|---|---|---|"]
         for gate in gates[:max_rows]:
             verdict = gate.get("verdict", "")
             lines.append(
                 f"| {ICONS.get(verdict, '')} {verdict.upper()} | `{_cell(gate.get('name'), 80)}` | "
-                f"{_cell(gate.get('family'))} | {_cell(gate.get('severity'))} | {_cell(gate.get('decided_by'))} |"
+                f"{_cell(gate.get('family'))} | {_cell(gate.get('severity'))} | {_cell(_reason(gate), None)} |"
             )
         if len(gates) > max_rows:
             lines.append(f"\n…and {len(gates) - max_rows} more gates (see the HTML or JSON report)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_prodgate.errors import GateFailed, ThresholdError
+from pytest_prodgate.verdict import deciding_figure
 from pytest_prodgate.gate import Gate, Severity, format_results
 from pytest_prodgate.thresholds import Verdict, parse_thresholds
 
@@ -48,6 +49,6 @@ def test_judge_uses_declared_thresholds_and_deciding_figure_reads_well_when_fail
     gate.record_many({"p95": 0.041, "rps": 4})
     results = gate.judge()
     assert [r.verdict for r in results] == [Verdict.PASS, Verdict.FAIL]
-    assert gate.deciding_figure(results) == "rps 4, wanted >= 10"
+    assert deciding_figure(results, gate.figures) == "rps 4, wanted >= 10"
     assert "rps = 4, wanted >= 10" in format_results(results)
     assert gate.to_dict()["severity"] == "warning"

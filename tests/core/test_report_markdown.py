@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_prodgate.report.markdown import MARKER, append_step_summary, render_markdown
+from pytest_prodgate.verdict import GateEntry, summarize
 
 
 def gate(name: str, verdict: str, decided: str = "p95 41 ms < 500 ms", message: str = "") -> dict[str, object]:
@@ -20,10 +21,12 @@ def gate(name: str, verdict: str, decided: str = "p95 41 ms < 500 ms", message: 
 
 
 def report(*gates: dict[str, object], blocking: int = 0) -> dict[str, object]:
-    counts = {v: sum(1 for g in gates if g["verdict"] == v) for v in ("pass", "fail", "warning", "error")}
+    entries = [GateEntry.from_dict(g) for g in gates]
+    summary = summarize(entries)
+    assert summary["blocking_failures"] == blocking
     return {
         "run": {"environment": "staging", "base_url": "http://127.0.0.1:8000", "git_commit": "0123456789abcdef"},
-        "summary": {"total": len(gates), **counts, "blocking_failures": blocking},
+        "summary": summary,
         "gates": list(gates),
     }
 
@@ -40,13 +43,13 @@ def test_failures_come_first_when_gates_are_mixed() -> None:
     rows = [line for line in text.splitlines() if line.startswith("| :")]
     assert [row.split("`")[1] for row in rows] == ["c_fail", "b_warn", "a_pass"]
     assert text.startswith(MARKER)
-    assert ":x: **Gates failed**: 1 pass, 1 fail, 1 warning (1 blocking)" in text
+    assert ":x: **Gates did not pass**: 1 fail, 1 warning, 1 pass — 1 blocking gate did not pass (1 failed)" in text
     assert "commit `0123456789ab`" in text
     assert "p95 = 812 ms" in text  # the failure message, folded under <details>
 
 
 def test_pipes_and_newlines_stay_inside_a_cell_when_a_figure_has_them() -> None:
-    text = render_markdown(report(gate("a", "fail", decided="a | b\nc")))
+    text = render_markdown(report(gate("a", "fail", decided="a | b\nc"), blocking=1))
     assert "| a \\| b c |" in text
 
 

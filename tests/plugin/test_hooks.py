@@ -10,11 +10,14 @@ pytest_plugins = ["pytester"]
 def test_conftest_hooks_extend_gate_records_and_summary_when_implemented(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """
+        import dataclasses
+
         def pytest_prodgate_gate_judged(item, entry):
-            entry["figures"]["doubled"] = 2 * entry["figures"].get("p95", 0)
+            doubled = 2 * entry.figures.get("p95", 0)
+            return dataclasses.replace(entry, figures={**entry.figures, "doubled": doubled})
 
         def pytest_prodgate_summary_lines(config, entries):
-            return [f"doubled p95 of {e['name']}: {e['figures']['doubled']}" for e in entries]
+            return [f"doubled p95 of {e.name}: {e.figures['doubled']}" for e in entries]
         """
     )
     pytester.makepyfile(
