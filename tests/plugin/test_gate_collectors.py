@@ -188,3 +188,22 @@ def test_missing_readiness_option_exits_4_with_one_line_naming_the_key_when_coll
     assert lines[0] == (
         "ERROR: [tool.prodgate.readiness.django] settings is required by 'django-deploy' (e.g. 'mysite.settings')"
     )
+
+
+def test_health_table_is_not_loaded_when_the_run_is_outside_collect_in(pytester: pytest.Pytester) -> None:
+    # Only a run that collects the gates needs their table (and the probe engine): unit tests run as usual.
+    pytester.makefile(
+        ".toml",
+        pyproject=PYTEST_TABLE
+        + '[tool.prodgate.health]\ncollect_in = "gates"\n'
+        + '[[tool.prodgate.health.endpoints]]\nname = "live"\npath = "/"\nmethd = "GET"\n',
+    )
+    pytester.mkdir("gates")
+    pytester.mkdir("tests").joinpath("test_unit.py").write_text("def test_unit():\n    pass\n")
+
+    outside = pytester.runpytest("tests", "-p", "no:randomly")
+    inside = pytester.runpytest_subprocess("gates", "-p", "no:randomly")
+
+    outside.assert_outcomes(passed=1)
+    assert inside.ret == 4
+    inside.stderr.fnmatch_lines(["ERROR: *endpoint 'live': unknown key 'methd'*"])
