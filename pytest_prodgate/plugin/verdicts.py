@@ -142,7 +142,9 @@ def pytest_runtest_makereport(
     elif report.failed and call.excinfo is not None and isinstance(exc, GateFailed):
         path, lineno = _location(item, call.excinfo)
         text = f"{message}\n\n{Path(path).name}:{lineno}" if lineno else message
-        report.longrepr = _gate_repr(text, message.strip().splitlines()[0] if message.strip() else entry.decided_by, path, lineno)
+        report.longrepr = _gate_repr(
+            text, message.strip().splitlines()[0] if message.strip() else entry.decided_by, path, lineno
+        )
     report.prodgate = entry.to_dict()  # type: ignore[attr-defined]
     report.user_properties.append(("prodgate.verdict", entry.verdict))
     report.user_properties.extend((f"prodgate.figure.{k}", v) for k, v in entry.figures.items())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pytest_prodgate.errors import GateFailed, ThresholdError
-from pytest_prodgate.verdict import deciding_figure
 from pytest_prodgate.gate import Gate, Severity, format_results
 from pytest_prodgate.thresholds import Verdict, parse_thresholds
+from pytest_prodgate.verdict import deciding_figure
 
 
 def test_check_raises_gate_failed_with_a_table_when_a_threshold_misses() -> None:

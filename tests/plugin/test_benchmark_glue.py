@@ -46,7 +46,7 @@ def test_every_statistic_is_recorded_in_base_units_when_the_benchmark_ran(pytest
         import json
 
         def pytest_prodgate_gate_judged(item, entry):
-            print("ENTRY " + json.dumps({"figures": entry["figures"], "details": entry["details"]}))
+            print("ENTRY " + json.dumps({"figures": dict(entry.figures), "details": dict(entry.details)}))
         """
     )
     pytester.makepyfile(
@@ -68,7 +68,7 @@ def test_every_statistic_is_recorded_in_base_units_when_the_benchmark_ran(pytest
     assert figures["rounds"] == 5
     assert 0.002 <= figures["min"] <= figures["median"] <= figures["max"]
     assert figures["ops"] == pytest.approx(1 / figures["mean"])
-    assert entry["details"]["benchmark"]["name"] == "test_sleepy"
+    assert entry["details"]["benchmark"]["name"] == "test_sleepy"  # (the conftest printed the entry as JSON)
 
 
 def test_gate_errors_with_the_reason_when_benchmarks_are_disabled(pytester: pytest.Pytester) -> None:

@@ -110,7 +110,9 @@ def test_skips_pass_the_run_when_the_project_allows_them(pytester: pytest.Pytest
         allow_skip = "the vault is only reachable from production"
         """
     )
-    pytester.makepyfile(test_suite=SUITE.replace("@pytest.mark.performance\n", "@pytest.mark.performance(allow_skip='x')\n"))
+    pytester.makepyfile(
+        test_suite=SUITE.replace("@pytest.mark.performance\n", "@pytest.mark.performance(allow_skip='x')\n")
+    )
     result = pytester.runpytest("-k", "not errors_in_setup", *ARTIFACTS)
     result.assert_outcomes(passed=1, skipped=3, deselected=1)
     assert result.ret == 0

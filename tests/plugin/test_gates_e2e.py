@@ -13,8 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_gates(*args: str, faults: str = "") -> subprocess.CompletedProcess[str]:
+def run_gates(*args: str, faults: str = "", columns: str = "200") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODGATE_", "PYTEST_"))}
+    env["COLUMNS"] = columns
     if faults:
         env["PRODGATE_DEMO_FAULTS"] = faults
     return subprocess.run(
@@ -51,6 +52,24 @@ def test_matching_gate_fails_with_the_measured_figure_when_a_fault_is_on(
     assert done.returncode == 1, done.stdout + done.stderr
     for piece in expected:
         assert piece in done.stdout, done.stdout
+
+
+def test_every_failing_reason_is_whole_when_the_terminal_is_80_columns_wide() -> None:
+    done = run_gates("-m", "readiness or health", faults="not-ready,no-security-headers", columns="80")
+    assert done.returncode == 1, done.stdout + done.stderr
+    table = done.stdout[done.stdout.index("prodgate gates:") :]
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    failing = [line for line in table.splitlines() if re.search(r"\b(FAIL|ERROR)\b", line)]
+    assert failing, table
+    # Each failing gate's whole reason is in the table once its wrapped lines are joined, the last
+    # item of the longest list included.
+    joined = " ".join(table.split())
+    for needle in (
+        'status = "unavailable", wanted == "ok"; checks.database.status = "failing", wanted == "ok"',
+        "6 missing or weak: strict-transport-security, content-security-policy, x-content-type-options, "
+        "frame-protection, referrer-policy, cookies",
+    ):
+        assert needle in joined, table
 
 
 def test_workers_share_one_demo_service_when_run_with_xdist() -> None:

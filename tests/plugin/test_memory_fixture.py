@@ -18,7 +18,7 @@ CONFTEST = """
 import os
 import pytest
 from pytest_prodgate.context import DemoInfo, Prodgate
-from pytest_prodgate.plugin import config_key
+from pytest_prodgate.plugin.stash import CONFIG as config_key
 
 @pytest.fixture(scope="session")
 def prodgate(request):
@@ -27,7 +27,7 @@ def prodgate(request):
     return Prodgate(config=request.config.stash[config_key], base_url=url or "http://127.0.0.1:9", demo=demo)
 
 def pytest_prodgate_gate_judged(item, entry):
-    memory = entry["details"].get("memory")
+    memory = entry.details.get("memory")
     if memory:
         print(f"SERIES {len(memory['series'])} points, {memory['processes']} processes")
 """

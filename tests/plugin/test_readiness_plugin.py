@@ -18,9 +18,9 @@ DUMP_ENTRIES = """
 import json
 
 def pytest_sessionfinish(session):
-    from pytest_prodgate.plugin import gate_entries
+    from pytest_prodgate.plugin.stash import gate_entries
     with open("gate-entries.json", "w") as handle:
-        json.dump(gate_entries(session.config), handle)
+        json.dump([entry.to_dict() for entry in gate_entries(session.config)], handle)
 """
 
 

@@ -27,7 +27,17 @@ def test_every_report_is_written_when_all_options_are_given(pytester: pytest.Pyt
     )
     report = json.loads((root / "r.json").read_text())
     jsonschema.validate(report, load_schema())
-    assert report["summary"] == {"total": 5, "pass": 3, "fail": 1, "warning": 1, "error": 0, "blocking_failures": 1}
+    assert report["summary"] == {
+        "total": 5,
+        "fail": 1,
+        "error": 0,
+        "skip": 0,
+        "warning": 1,
+        "pass": 3,
+        "blocking_failures": 1,
+        "passed": False,
+        "reason": "1 blocking gate did not pass (1 failed)",
+    }
     assert json_gates(root / "r.json") == {k: v for k, v in GATES.items()}
     assert report["run"]["exit_status"] == 1
     assert report["run"]["argv"][-len(REPORT_ARGS) :] == REPORT_ARGS
@@ -46,7 +56,7 @@ def test_every_report_is_written_when_all_options_are_given(pytester: pytest.Pyt
     assert list(markdown_gates(root / "r.md"))[0] == "test_search_load"  # failures first
     assert junit_gates(root / "r.xml") == {k: (v[1], v[2]) for k, v in GATES.items()}
     html = (root / "r.html").read_text()
-    assert 'id="prodgate-summary"' in html and "Gates failed: 3 pass, 1 fail, 1 warning, 0 error (1 blocking)" in html
+    assert 'id="prodgate-summary"' in html and "Gates did not pass: 1 fail, 1 warning, 3 pass" in html
 
 
 def test_paths_come_from_configuration_when_no_option_is_given(pytester: pytest.Pytester) -> None:
@@ -67,7 +77,10 @@ def test_summary_goes_to_github_when_step_summary_is_set(
     pytester.makepyfile(test_suite=SUITE)
     result = pytester.runpytest()
     result.stdout.fnmatch_lines([f"prodgate: GitHub step summary written to {step}"])
-    assert ":x: **Gates failed**: 3 pass, 1 fail, 1 warning (1 blocking)" in step.read_text()
+    assert (
+        ":x: **Gates did not pass**: 1 fail, 1 warning, 3 pass — 1 blocking gate did not pass (1 failed)"
+        in step.read_text()
+    )
 
 
 def test_step_summary_is_left_alone_when_turned_off(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

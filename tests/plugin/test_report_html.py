@@ -40,8 +40,10 @@ def test_gate_summary_columns_and_details_are_shown_when_html_is_on(pytester: py
     pytester.runpytest_subprocess(*HTML_ARGS).assert_outcomes(passed=4, failed=1)
     page = (pytester.path / "r.html").read_text()
     summary = page[page.index('id="prodgate-summary"') : page.index('class="run-count"')]
-    assert "Gates failed: 3 pass, 1 fail, 1 warning, 0 error (1 blocking)" in summary
-    assert re.search(r"<tr><td>performance</td><td>1</td><td>1</td><td></td><td></td></tr>", summary)
+    assert "Gates did not pass: 1 fail, 1 warning, 3 pass" in summary
+    assert "1 blocking gate did not pass (1 failed)" in summary
+    # columns: fail, error, skip, warning, pass
+    assert re.search(r"<tr><td>performance</td><td>1</td><td></td><td></td><td></td><td>1</td></tr>", summary)
     assert "test_suite.py::test_certificate: days_left 5, wanted &gt; 14" in summary  # the warning
     assert 'data-column-type="family">Family</th>' in page and "<th>Deciding figure</th>" in page
     data = html_data(pytester.path / "r.html")
