@@ -75,10 +75,13 @@ class ReadinessResult:
         elif self.verdict is Verdict.PASS:
             head = f"passed: {self.summary}" if self.summary else "passed"
         else:
-            # The first line names the first problem: it is what summary tables show.
-            more = len(self.findings) - 1
-            head = self.findings[0].line() if self.findings else "failed"
-            head += f" (+{more} more)" if more > 0 else ""
+            # The first line is what summary tables show: the one problem, or every problem's id (a
+            # clipped first message would hide the rest).
+            if len(self.findings) > 1:
+                ids = list(dict.fromkeys(f.id for f in self.findings))
+                head = f"{len(self.findings)} problems: {', '.join(ids)}"
+            else:
+                head = self.findings[0].line() if self.findings else "failed"
         lines = self.lines()
         if self.verdict is Verdict.FAIL and len(lines) == 1:
             return head  # the one problem is the headline

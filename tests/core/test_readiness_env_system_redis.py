@@ -105,7 +105,7 @@ def test_env_failure_raises_gate_failed_with_every_line_when_raised() -> None:
         result.raise_for_problems()
 
     assert str(excinfo.value).splitlines() == [
-        "[env.missing] 1 required variable(s) not set: A (+1 more)",
+        "2 problems: env.missing, env.type",
         "  - [env.missing] 1 required variable(s) not set: A",
         "  - [env.type] B (int) is not an integer",
     ]

@@ -83,10 +83,10 @@ def test_missing_variables_are_named_in_one_failure_and_no_secret_is_shown_when_
     production.stdout.fnmatch_lines(
         [
             "*_ readiness::env _*",
-            "[[]env.missing[]] 2 required variable(s) not set: SENTRY_DSN, SMTP_PASSWORD (+1 more)",
+            "2 problems: env.missing, env.type",
             "  - [[]env.missing[]] 2 required variable(s) not set: SENTRY_DSN, SMTP_PASSWORD",
             "  - [[]env.type[]] ADMIN_EMAIL (email) is not an email address",
-            "readiness  readiness::env  FAIL  *env.missing*",
+            "readiness  readiness::env  FAIL  2 problems: env.missing, env.type",
         ]
     )
     output = production.stdout.str() + production.stderr.str()
