@@ -4,9 +4,9 @@ pytest reads an item's id from the item for every output: ``item.nodeid`` goes i
 lines (``pytest_runtest_logstart``), each report (the ``-r`` summary, JUnit XML, pytest-html,
 ``--durations``, the warnings summary, the gate entries) and pytest-xdist's collection, which its
 workers send to the controller; ``item.location`` gives the FAILURES and ERRORS headers, and a
-test function's ``name`` the gate's name. So once
-collection is over (``-k`` and ``--deselect`` have used the real ids), each item whose id holds
-a secret gets a masked one, and every output, ``--lf``'s cache included, sees only that.
+test function's ``name`` the gate's name. So once collection is over (``-k`` and ``--deselect``
+have used the real ids), each item whose id holds a secret gets a masked one, and every output,
+``--lf`` and its cache included, sees only that.
 
 Masking can make two ids equal (``[https://u:pw1@db]`` and ``[https://u:pw2@db]``); those get
 ``#1``, ``#2``... inside their brackets, in collection order, so ids stay unique and every

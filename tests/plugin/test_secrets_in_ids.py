@@ -9,6 +9,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from pytest_prodgate.plugin.node_ids import masked_node_ids
+from pytest_prodgate.redact import Redactor
+
 pytest_plugins = ["pytester"]
 
 DSN_PASSWORD = "pw-LEAK-777"  # in DATABASE_URL
@@ -20,6 +23,9 @@ SECRETS = (DSN_PASSWORD, TOKEN, PIN, *REPLICA_PASSWORDS)
 SUITE = """
 import logging, os
 import pytest
+
+from pytest_prodgate.plugin.node_ids import masked_node_ids
+from pytest_prodgate.redact import Redactor
 
 DSN = os.environ["DATABASE_URL"]
 TOKEN = os.environ["API_TOKEN"]
@@ -116,3 +122,49 @@ def test_no_secret_is_shown_or_written_when_ids_hold_secrets(
     ]
     cases = ET.fromstring(artifacts["out/r.xml"]).iter("testcase")
     assert len({(case.get("classname"), case.get("name")) for case in cases}) == 7
+
+
+LAST_FAILED = """
+import os
+import pytest
+
+from pytest_prodgate.plugin.node_ids import masked_node_ids
+from pytest_prodgate.redact import Redactor
+
+@pytest.mark.parametrize("url", [os.environ["DATABASE_URL"], "sqlite://"])
+def test_database(url):
+    assert url.startswith("sqlite")
+"""
+
+
+def test_last_failed_reruns_the_masked_id_when_its_real_id_holds_a_secret(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://app:{DSN_PASSWORD}@127.0.0.1:5432/test")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-o asyncio_default_fixture_loop_scope=function")  # the cache on
+    pytester.makepyfile(test_last=LAST_FAILED)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1, failed=1)
+
+    again = pytester.runpytest_subprocess("--lf", "-v")
+
+    again.assert_outcomes(failed=1, deselected=1)
+    again.stdout.fnmatch_lines(["*test_database?postgresql://app:????????@127.0.0.1:5432/test? FAILED*"])
+    cache = [p for p in (pytester.path / ".pytest_cache").rglob("*") if p.is_file()]
+    assert cache and not [p.name for p in cache if DSN_PASSWORD.encode() in p.read_bytes()]
+    assert any(b"app:********@" in p.read_bytes() for p in cache)
+
+
+def test_masked_ids_stay_unique_when_masking_makes_them_equal() -> None:
+    mask = Redactor(values=[TOKEN], env={}).text
+    ids = [
+        "t.py::test_a[https://u:p-one@db/x]",
+        "t.py::test_a[https://u:p-two@db/x]",
+        "t.py::test_b[********]",
+        "t.py::test_b[tok-ID-4242]",
+        "t.py::test_c[plain]",
+    ]
+    assert masked_node_ids(ids, mask) == {
+        "t.py::test_a[https://u:p-one@db/x]": "t.py::test_a[https://u:********@db/x#1]",
+        "t.py::test_a[https://u:p-two@db/x]": "t.py::test_a[https://u:********@db/x#2]",
+        "t.py::test_b[tok-ID-4242]": "t.py::test_b[********#1]",  # "********" is a real id already
+    }
