@@ -2,7 +2,8 @@
 
 What counts as secret: values of environment variables whose names contain KEY, TOKEN, SECRET,
 PASSWORD, PASSWD, CREDENTIAL, DSN (or that the configuration's ``secrets`` list names), passwords
-inside URLs (``postgresql://user:pw@host/db``), and Authorization, Cookie and Set-Cookie headers.
+inside URLs (``postgresql://user:pw@host/db``), and headers named like secrets (Authorization, Cookie,
+Set-Cookie, X-Api-Key, *-Token...; never the CORS ``Access-Control-*`` ones).
 """
 
 from __future__ import annotations
@@ -12,21 +13,36 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "Redactor", "is_secret_name", "mask_headers", "mask_url", "redactor"]
+__all__ = ["MASK", "Redactor", "is_secret_header", "is_secret_name", "mask_headers", "mask_url", "redactor"]
 
 MASK = "********"
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN|PRIVATE|COOKIE|AUTH", re.IGNORECASE)
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "x-csrftoken"}
 )
+SECRET_HEADER_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|API[-_]?KEY|PRIVATE|CREDENTIAL|COOKIE|CSRF|SESSION|AUTHORIZATION", re.IGNORECASE
+)
+# CORS headers (Access-Control-Allow-Credentials: true) name other headers and flags, never a secret.
+_CORS_PREFIX = "access-control-"
 # scheme://user:password@host -> scheme://user:********@host
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
 # Shortest value worth replacing by text search: shorter ones would mask ordinary words.
 _MIN_SECRET_LENGTH = 4
 
 
+def is_secret_header(name: str) -> bool:
+    """Whether an HTTP header named ``name`` holds a secret (Authorization, Cookie, X-Api-Key, *-Token...)."""
+    lowered = name.lower()
+    if lowered.startswith(_CORS_PREFIX):
+        return False
+    return lowered in SECRET_HEADERS or bool(SECRET_HEADER_NAME.search(name))
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a variable, setting or header named ``name`` holds a secret."""
+    if name.lower().startswith(_CORS_PREFIX):
+        return False
     return bool(SECRET_NAME.search(name)) or name.lower() in SECRET_HEADERS
 
 
@@ -38,7 +54,7 @@ def mask_url(url: str) -> str:
 def mask_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
     """A copy of ``headers`` with Authorization, Cookie, Set-Cookie (and other secret ones) masked."""
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return {name: (MASK if is_secret_name(name) else value) for name, value in items}
+    return {name: (MASK if is_secret_header(name) else value) for name, value in items}
 
 
 class Redactor:

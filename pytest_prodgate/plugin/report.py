@@ -26,6 +26,10 @@ from pytest_prodgate.report.masking import mask_in_place, mask_metadata, mask_pa
 from pytest_prodgate.report.serial import RunLock, lock_path
 
 PERFORMANCE_GROUP = "prodgate-performance"
+_GROUP_SUFFIX = f"@{PERFORMANCE_GROUP}"
+
+# Masked node ids: what pytest shows and writes for an item whose id holds a secret.
+pytest_plugins = ["pytest_prodgate.plugin.node_ids"]
 
 state_key = pytest.StashKey["ReportState"]()
 nodeid_key = pytest.StashKey[str]()
@@ -203,11 +207,9 @@ def pytest_runtest_makereport(
     _mask_report(report, redactor)
     report.user_properties = mask_pairs(report.user_properties, redactor)
     entry = getattr(report, "prodgate", None)
-    original = item.stash.get(nodeid_key, None)
     if entry is not None:
         entry = redactor.data(entry)
-        if original is not None:
-            entry["nodeid"] = original
+        entry["nodeid"] = without_group_suffix(entry["nodeid"])  # the (masked) id, as every report shows it
         report.prodgate = entry  # type: ignore[attr-defined]
         # JUnit XML reads the teardown report's properties, copied from the item: put the gate's there too.
         known = {name for name, _ in item.user_properties}
@@ -215,6 +217,11 @@ def pytest_runtest_makereport(
             p for p in report.user_properties if p[0].startswith("prodgate.") and p[0] not in known
         )
     return report
+
+
+def without_group_suffix(node_id: str) -> str:
+    """``node_id`` without the "@group" suffix pytest-xdist's grouping gave a performance gate."""
+    return node_id.removesuffix(_GROUP_SUFFIX)
 
 
 class GroupSuffixRemover:
@@ -225,9 +232,8 @@ class GroupSuffixRemover:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        suffix = f"@{PERFORMANCE_GROUP}"
-        if report.nodeid.endswith(suffix):
-            report.nodeid = report.nodeid[: -len(suffix)]
+        if report.nodeid.endswith(_GROUP_SUFFIX):
+            report.nodeid = without_group_suffix(report.nodeid)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_prodgate.redact import MASK, Redactor, is_secret_name, mask_headers, mask_url
+from pytest_prodgate.redact import MASK, Redactor, is_secret_header, is_secret_name, mask_headers, mask_url
 
 
 def test_secret_values_are_masked_when_named_like_secrets() -> None:
@@ -36,3 +36,34 @@ def test_headers_and_nested_data_are_masked_when_secret() -> None:
         "n": 3,
     }
     assert is_secret_name("STRIPE_API_KEY") and not is_secret_name("PATH")
+
+
+def test_cors_headers_are_shown_when_their_names_mention_credentials() -> None:
+    headers = {
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Headers": "Authorization, X-Api-Key",
+        "Authorization": "Bearer x",
+        "Proxy-Authorization": "Basic eA==",
+        "Set-Cookie": "sid=1",
+        "X-Api-Key": "k-123",
+        "X-Upload-Token": "t-456",
+        "X-Client-Secret": "s-789",
+        "X-Db-Password": "p-012",
+        "Content-Type": "text/plain",
+    }
+    assert mask_headers(headers) == {
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Headers": "Authorization, X-Api-Key",
+        "Authorization": MASK,
+        "Proxy-Authorization": MASK,
+        "Set-Cookie": MASK,
+        "X-Api-Key": MASK,
+        "X-Upload-Token": MASK,
+        "X-Client-Secret": MASK,
+        "X-Db-Password": MASK,
+        "Content-Type": "text/plain",
+    }
+    assert not is_secret_header("access-control-allow-credentials") and is_secret_header("cookie")
+    assert Redactor(env={}).data({"headers": {"Access-Control-Allow-Credentials": "true"}}) == {
+        "headers": {"Access-Control-Allow-Credentials": "true"}
+    }
