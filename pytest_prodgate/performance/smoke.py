@@ -10,18 +10,19 @@ from pytest_prodgate.performance.recorder import ScenarioStats
 from pytest_prodgate.performance.result import LoadResult, ScenarioResult
 from pytest_prodgate.performance.scenarios import Flow, Template, ok_table
 from pytest_prodgate.performance.users import CheckFailed
+from pytest_prodgate.redact import MASK, is_secret_header
 
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.performance.engine import LoadRun
 
 __all__ = ["SmokeFailed", "describe_response", "smoke_test"]
 
-SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 BODY_LIMIT = 500
 
 
 def mask_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, "***" if k.lower() in SECRET_HEADERS else v) for k, v in headers]
+    """The headers in order (repeated names kept), secret ones masked by the one rule in ``redact``."""
+    return [(k, MASK if is_secret_header(k) else v) for k, v in headers]
 
 
 def describe_response(response: Response) -> str:

@@ -1,8 +1,9 @@
 """Pytest glue for the reports: options, redaction of every report, JSON and Markdown files, xdist grouping.
 
-Loaded through ``pytest_plugins`` in ``pytest_prodgate/plugin.py``. Workers (pytest-xdist) only mask
-and annotate their reports; the controller writes the files (``not hasattr(config, "workerinput")``).
-The pytest-html columns and details live in ``report/htmlreport.py``, registered only when ``--html`` is on.
+Loaded through the plugin's ``pytest_plugins`` (``families.CAPABILITIES``). Workers (pytest-xdist)
+only mask and annotate their reports; the controller writes the files (``not hasattr(config,
+"workerinput")``). The pytest-html columns and details live in ``plugin/html.py``, registered only
+when ``--html`` is on.
 """
 
 from __future__ import annotations
