@@ -11,16 +11,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_prodgate.data.result import RuleResult
-from pytest_prodgate.data.rulesfile import apply_overrides, load_rules
-from pytest_prodgate.data.runner import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT, DataChecker
+from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.errors import ConfigError, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.redact import mask_url
 from pytest_prodgate.thresholds import Verdict, parse_duration
+
+# The rules and the engine (SQLAlchemy) are imported in ``run``, so ``prodgate --help`` stays fast.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.data.result import RuleResult
 
 __all__ = ["register", "run"]
 
@@ -49,6 +51,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pytest_prodgate.data.rulesfile import apply_overrides, load_rules
+    from pytest_prodgate.data.runner import DataChecker
+
     url = args.db or os.environ.get("PRODGATE_DATABASE_URL")
     if not url:
         raise ConfigError("no database: pass --db URL or set PRODGATE_DATABASE_URL")
