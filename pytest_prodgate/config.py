@@ -17,7 +17,7 @@ import difflib
 import importlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,11 +123,19 @@ def _show(value: Any) -> str:
 FAMILY_SCHEMA: dict[str, Any] = {"thresholds": THRESHOLDS, "allow_skip": str}
 
 
-def section_schemas() -> dict[str, Any]:
-    """The schema of every section whose capability is installed."""
+def section_schemas(only: Collection[str] | None = None) -> dict[str, Any]:
+    """The schema of every section whose capability is installed.
+
+    With ``only``, a capability's schema module is imported only for the sections named there (the
+    ones a table actually has); the others stay known keys, checked against nothing, so a run whose
+    table has no ``[tool.prodgate.performance]`` never imports the performance family.
+    """
     schemas: dict[str, Any] = {family: dict(FAMILY_SCHEMA) for family in FAMILIES}
     for capability in CAPABILITIES:
         if capability.schema is None:
+            continue
+        if only is not None and capability.name not in only:
+            schemas.setdefault(capability.name, ANY)
             continue
         module_name, _, attribute = capability.schema.partition(":")
         try:
@@ -140,12 +148,24 @@ def section_schemas() -> dict[str, Any]:
     return schemas
 
 
-def full_schema(*, with_environments: bool = True) -> dict[str, Any]:
+def full_schema(*, with_environments: bool = True, only: Collection[str] | None = None) -> dict[str, Any]:
+    """The schema of ``[tool.prodgate]``; ``only`` limits the sections validated (see ``section_schemas``)."""
     schema: dict[str, Any] = dict(BASE_SCHEMA)
-    schema.update(section_schemas())
+    schema.update(section_schemas(only))
     if with_environments:
-        schema["environments"] = TableOf(full_schema(with_environments=False))
+        schema["environments"] = TableOf(full_schema(with_environments=False, only=only))
     return schema
+
+
+def section_names(table: Mapping[str, Any]) -> set[str]:
+    """The keys of ``table`` and of each of its environment tables: the sections worth validating."""
+    names = set(table)
+    environments = table.get("environments")
+    if isinstance(environments, dict):
+        for override in environments.values():
+            if isinstance(override, dict):
+                names.update(override)
+    return names
 
 
 def validate(value: Any, spec: Any, where: str) -> None:
@@ -267,7 +287,7 @@ def load_config(
     raw = dict(table) if table is not None else (read_table(path) if path else {})
     where = str(path) if path else "[tool.prodgate]"
     try:
-        validate(raw, full_schema(), "[tool.prodgate]")
+        validate(raw, full_schema(only=section_names(raw)), "[tool.prodgate]")
     except ConfigError as exc:
         raise exc.located(where) if path else exc from None
     environments = raw.pop("environments", {}) or {}

@@ -7,11 +7,16 @@ glue lives in ``fixtures.py`` (the ``data`` fixture) and ``collect.py`` (rules f
 
 from __future__ import annotations
 
-from pytest_prodgate.data.result import RuleResult
-from pytest_prodgate.data.rulebase import Rule
-from pytest_prodgate.data.rules import RULE_TYPES, make_rule
-from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
-from pytest_prodgate.data.runner import DataChecker, RuleTimeout
+from typing import TYPE_CHECKING
+
+from pytest_prodgate.lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.data.result import RuleResult
+    from pytest_prodgate.data.rulebase import Rule
+    from pytest_prodgate.data.rules import RULE_TYPES, make_rule
+    from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
+    from pytest_prodgate.data.runner import DataChecker, RuleTimeout
 
 __all__ = [
     "RULE_TYPES",
@@ -24,3 +29,15 @@ __all__ = [
     "load_rules",
     "make_rule",
 ]
+
+# Each submodule (and its engine) is imported when one of its names is first used.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".result": ("RuleResult",),
+        ".rulebase": ("Rule",),
+        ".rules": ("RULE_TYPES", "make_rule"),
+        ".rulesfile": ("RuleEntry", "apply_overrides", "load_rules"),
+        ".runner": ("DataChecker", "RuleTimeout"),
+    },
+)

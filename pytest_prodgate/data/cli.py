@@ -13,18 +13,21 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_prodgate.data.result import RuleResult
-from pytest_prodgate.data.rules import Rule
-from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
-from pytest_prodgate.data.runner import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT, DataChecker
+from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.errors import ConfigError, GateFailed, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import Gate, Severity
 from pytest_prodgate.redact import mask_url
 from pytest_prodgate.thresholds import parse_duration
 from pytest_prodgate.verdict import GateEntry, Outcome, decide_run, judge
+
+# The rules and the engine (SQLAlchemy) are imported in ``run``, so ``prodgate --help`` stays fast.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.data.result import RuleResult
+    from pytest_prodgate.data.rules import Rule
+    from pytest_prodgate.data.rulesfile import RuleEntry
 
 __all__ = ["register", "run"]
 
@@ -53,6 +56,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pytest_prodgate.data.rulesfile import apply_overrides, load_rules
+    from pytest_prodgate.data.runner import DataChecker
+
     url = args.db or os.environ.get("PRODGATE_DATABASE_URL")
     if not url:
         raise ConfigError("no database: pass --db URL or set PRODGATE_DATABASE_URL")

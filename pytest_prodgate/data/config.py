@@ -16,7 +16,11 @@ from typing import Any
 
 from pytest_prodgate.config import DURATION, ListOf, OneOf, TableOf
 
-__all__ = ["SCHEMA"]
+__all__ = ["DEFAULT_SAMPLE_SIZE", "DEFAULT_STATEMENT_TIMEOUT", "SCHEMA"]
+
+# Defaults of sample_size and statement_timeout (seconds), here so the CLI can show them cheaply.
+DEFAULT_SAMPLE_SIZE = 10
+DEFAULT_STATEMENT_TIMEOUT = 60.0
 
 SCHEMA: dict[str, Any] = {
     "database_url": str,

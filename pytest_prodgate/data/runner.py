@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.result import RuleResult
 from pytest_prodgate.data.rules import Rule
@@ -25,8 +26,6 @@ from pytest_prodgate.redact import mask_url
 
 __all__ = ["DEFAULT_SAMPLE_SIZE", "DEFAULT_STATEMENT_TIMEOUT", "DataChecker", "RuleTimeout", "render_sql"]
 
-DEFAULT_SAMPLE_SIZE = 10
-DEFAULT_STATEMENT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10
 # SQLite calls the progress handler every this many virtual-machine instructions.
 _SQLITE_PROGRESS_STEPS = 20_000

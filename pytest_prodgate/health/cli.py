@@ -13,9 +13,10 @@ from typing import Any
 from pytest_prodgate.errors import ConfigError, GateFailed
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.health.headers import DEFAULT_HSTS_MIN_AGE, AuditOptions, audit_headers
-from pytest_prodgate.health.probes import Probe, RetryPolicy
-from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, check_certificate
 from pytest_prodgate.thresholds import format_value, parse_duration
+
+# The probes (httpx) and the certificate check (cryptography) are imported in the handlers that use
+# them, so ``prodgate --help`` stays fast.
 
 
 def register(subparsers: Any) -> None:
@@ -71,6 +72,8 @@ def _verdict(check: Any, passed_line: str) -> int:
 
 
 def run_probe(args: argparse.Namespace) -> int:
+    from pytest_prodgate.health.probes import Probe, RetryPolicy
+
     policy = RetryPolicy.from_settings({"retries": args.retries, "deadline": args.deadline, "timeout": args.timeout})
     probe = Probe(None, policy=policy, verify=not args.insecure)
     found: list[Any] = []
@@ -97,6 +100,8 @@ def run_probe(args: argparse.Namespace) -> int:
 
 
 def run_wait(args: argparse.Namespace) -> int:
+    from pytest_prodgate.health.probes import Probe
+
     probe = Probe(None, verify=not args.insecure)
     found: list[Any] = []
 
@@ -123,6 +128,8 @@ def run_wait(args: argparse.Namespace) -> int:
 
 
 def run_tls(args: argparse.Namespace) -> int:
+    from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, check_certificate
+
     host, _, port_text = args.target.partition(":")
     if port_text and not port_text.isdigit():
         raise ConfigError(f"tls: {args.target!r} is not HOST or HOST:PORT")
@@ -138,6 +145,8 @@ def run_tls(args: argparse.Namespace) -> int:
 
 
 def run_headers(args: argparse.Namespace) -> int:
+    from pytest_prodgate.health.probes import Probe, RetryPolicy
+
     waivers = {}
     for text in args.waive:
         item, sep, reason = text.partition("=")

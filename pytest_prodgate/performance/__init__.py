@@ -10,13 +10,18 @@ Plain Python (never imports pytest)::
 
 from __future__ import annotations
 
-from pytest_prodgate.performance.connection import RequestFailed, Response
-from pytest_prodgate.performance.engine import LoadRun, arun_load, arun_plan, run_load, run_plan
-from pytest_prodgate.performance.plan import LoadPlan, make_plan
-from pytest_prodgate.performance.result import LoadResult, ScenarioResult, merge
-from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, shop_scenarios
-from pytest_prodgate.performance.smoke import SmokeFailed
-from pytest_prodgate.performance.users import CheckFailed, VirtualUser
+from typing import TYPE_CHECKING
+
+from pytest_prodgate.lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.performance.connection import RequestFailed, Response
+    from pytest_prodgate.performance.engine import LoadRun, arun_load, arun_plan, run_load, run_plan
+    from pytest_prodgate.performance.plan import LoadPlan, make_plan
+    from pytest_prodgate.performance.result import LoadResult, ScenarioResult, merge
+    from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, shop_scenarios
+    from pytest_prodgate.performance.smoke import SmokeFailed
+    from pytest_prodgate.performance.users import CheckFailed, VirtualUser
 
 __all__ = [
     "CheckFailed",
@@ -39,3 +44,17 @@ __all__ = [
     "run_plan",
     "shop_scenarios",
 ]
+
+# Each submodule (and its engine) is imported when one of its names is first used.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".connection": ("RequestFailed", "Response"),
+        ".engine": ("LoadRun", "arun_load", "arun_plan", "run_load", "run_plan"),
+        ".plan": ("LoadPlan", "make_plan"),
+        ".result": ("LoadResult", "ScenarioResult", "merge"),
+        ".scenarios": ("Flow", "Scenario", "Template", "shop_scenarios"),
+        ".smoke": ("SmokeFailed",),
+        ".users": ("CheckFailed", "VirtualUser"),
+    },
+)

@@ -13,13 +13,16 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import format_results
-from pytest_prodgate.performance.result import LoadResult
 from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, normalise
+
+# The engine (httpx, httptools, hdrhistogram) is imported in ``run``, so ``prodgate --help`` stays fast.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.performance.result import LoadResult
 
 __all__ = ["load_scenario_file", "register", "run"]
 

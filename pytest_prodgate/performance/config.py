@@ -19,11 +19,29 @@ from typing import Any
 
 from pytest_prodgate.config import ANY, DURATION, ListOf, TableOf
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.performance.memory import MEMORY_SCHEMA
 
-__all__ = ["SCHEMA", "SECTION", "plan_settings"]
+__all__ = ["MEMORY_SCHEMA", "SCHEMA", "SECTION", "plan_settings"]
 
 SECTION = "performance"
+
+# Keys for ``[tool.prodgate.performance.memory]`` (merged into SCHEMA below; measured by ``memory.py``):
+#   pid = 1234 | pidfile = "/run/app.pid"   the server process (default: the embedded demo's)
+#   path = "/products"                     the URL path requested (relative to the base URL)
+#   requests = 200, warmup = 20            requests measured, and sent before the first sample
+#   samples = 20                           how many RSS readings across the measured requests
+#   timeout = "5s", deadline = "60s"       per request, and for the whole measurement
+MEMORY_SCHEMA: dict[str, Any] = {
+    "memory": {
+        "pid": int,
+        "pidfile": str,
+        "path": str,
+        "requests": int,
+        "warmup": int,
+        "samples": int,
+        "timeout": DURATION,
+        "deadline": DURATION,
+    }
+}
 
 SCHEMA: dict[str, Any] = {
     "users": int,

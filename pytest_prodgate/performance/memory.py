@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import psutil
 
-from pytest_prodgate.config import DURATION
 from pytest_prodgate.errors import ConfigError, TargetError
+from pytest_prodgate.performance.config import MEMORY_SCHEMA
 
 __all__ = [
     "MEMORY_SCHEMA",
@@ -32,25 +32,6 @@ __all__ = [
     "pid_from_settings",
     "tree_rss",
 ]
-
-# Keys for ``[tool.prodgate.performance.memory]`` (merged into the performance section's SCHEMA):
-#   pid = 1234 | pidfile = "/run/app.pid"   the server process (default: the embedded demo's)
-#   path = "/products"                     the URL path requested (relative to the base URL)
-#   requests = 200, warmup = 20            requests measured, and sent before the first sample
-#   samples = 20                           how many RSS readings across the measured requests
-#   timeout = "5s", deadline = "60s"       per request, and for the whole measurement
-MEMORY_SCHEMA: dict[str, Any] = {
-    "memory": {
-        "pid": int,
-        "pidfile": str,
-        "path": str,
-        "requests": int,
-        "warmup": int,
-        "samples": int,
-        "timeout": DURATION,
-        "deadline": DURATION,
-    }
-}
 
 DEFAULT_PATH = "/"
 DEFAULT_REQUESTS = 200

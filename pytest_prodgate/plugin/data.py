@@ -13,23 +13,27 @@ The database is ``[tool.prodgate.data] database_url``, else ``[tool.prodgate] da
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_prodgate.config import ProdgateConfig
 from pytest_prodgate.context import DemoInfo, Prodgate
-from pytest_prodgate.data.result import RuleResult
-from pytest_prodgate.data.rules import Rule, make_rule
-from pytest_prodgate.data.runner import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT, DataChecker
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.plugin.stash import settings
 from pytest_prodgate.thresholds import parse_duration
 
+# The data engine (SQLAlchemy) is imported inside the functions that run rules, so a run without a
+# data gate never loads it.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.data.result import RuleResult
+    from pytest_prodgate.data.rules import Rule
+    from pytest_prodgate.data.runner import DataChecker
+
 __all__ = ["DataGate", "checker_for", "data", "data_checker", "database_url"]
 
-_checkers_key = pytest.StashKey[dict[str, DataChecker]]()
+_checkers_key = pytest.StashKey[dict[str, "DataChecker"]]()
 
 
 def database_url(config: pytest.Config) -> str:
@@ -49,6 +53,7 @@ def database_url(config: pytest.Config) -> str:
 
 def checker_for(config: pytest.Config) -> DataChecker:
     """One ``DataChecker`` (engine and pool) per database URL per run; closed at the end of the run."""
+    from pytest_prodgate.data.runner import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT, DataChecker
 
     url = database_url(config)
     checkers = config.stash.setdefault(_checkers_key, {})
@@ -95,6 +100,8 @@ class DataGate:
     def rule(self, kind: str, **options: Any) -> RuleResult:
         """Any rule by its type name: ``data.rule("unique", table="products", column="sku")``."""
         __tracebackhide__ = True
+        from pytest_prodgate.data.rules import make_rule
+
         return self.check(make_rule(kind, _options(options)))
 
     def unique(self, table: str, columns: str | Sequence[str], **options: Any) -> RuleResult:

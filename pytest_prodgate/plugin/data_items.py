@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.data.rules import Rule
-from pytest_prodgate.data.rulesfile import RuleEntry, apply_overrides, load_rules
 from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
 from pytest_prodgate.plugin.data import checker_for
 from pytest_prodgate.plugin.stash import gate_for, settings
 
+# The rules files' parser and the data engine are imported only when [tool.prodgate.data] names
+# rules files, so a run without data gates never loads them.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.data.rules import Rule
+    from pytest_prodgate.data.rulesfile import RuleEntry
+
 __all__ = ["DataRuleItem", "DataRulesFile"]
 
-_rules_key = pytest.StashKey[dict[Path, list[RuleEntry]]]()
+_rules_key = pytest.StashKey[dict[Path, list["RuleEntry"]]]()
 
 
 def _base_dir(config: pytest.Config) -> Path:
@@ -34,6 +38,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     section = settings(config).section("data")
     parsed: dict[Path, list[RuleEntry]] = {}
     for name in section.get("rules", []):
+        from pytest_prodgate.data.rulesfile import load_rules
+
         path = (_base_dir(config) / name).resolve()
         try:
             parsed[path] = load_rules(path)
@@ -53,6 +59,8 @@ class DataRulesFile(pytest.File):
     """A rules file: one ``DataRuleItem`` per rule, named by the rule's id."""
 
     def collect(self) -> Iterator[DataRuleItem]:
+        from pytest_prodgate.data.rulesfile import apply_overrides
+
         current = settings(self.config)
         severity = current.section("data").get("severity", {})
         for entry in self.config.stash[_rules_key][self.path.resolve()]:

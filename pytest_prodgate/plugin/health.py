@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,14 +17,17 @@ import pytest
 from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.health.declarative import expand_headers
-from pytest_prodgate.health.headers import AuditOptions, HeaderAudit, audit_headers
-from pytest_prodgate.health.probes import AsyncProbe, Probe, RetryPolicy
-from pytest_prodgate.health.results import ProbeResult
-from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, CertificateReport, check_certificate
 from pytest_prodgate.plugin.stash import gate_entries
 from pytest_prodgate.redact import redactor
 from pytest_prodgate.thresholds import parse_duration
+
+# The health engine (httpx, cryptography) is imported inside the fixtures and methods that probe, so
+# a run without a health gate never loads it.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.health.headers import AuditOptions, HeaderAudit
+    from pytest_prodgate.health.probes import AsyncProbe, Probe
+    from pytest_prodgate.health.results import ProbeResult
+    from pytest_prodgate.health.tls import CertificateReport
 
 # The declarative collector ([tool.prodgate.health] endpoints as items) loads with these fixtures.
 pytest_plugins = ["pytest_prodgate.plugin.health_items"]
@@ -39,6 +42,9 @@ def _recorder(gate: Gate) -> Callable[[ProbeResult, str | None], None]:
 
 
 def _probe_options(prodgate: Prodgate, gate: Gate) -> dict[str, Any]:
+    from pytest_prodgate.health.declarative import expand_headers
+    from pytest_prodgate.health.probes import RetryPolicy
+
     section = prodgate.section("health")
     return {
         "policy": RetryPolicy.from_settings(section),
@@ -52,12 +58,16 @@ def _probe_options(prodgate: Prodgate, gate: Gate) -> dict[str, Any]:
 @pytest.fixture
 def probe(prodgate: Prodgate, gate: Gate) -> Probe:
     """HTTP probes with retries bound to the base URL; records ``latency``, ``status``, ``attempts`` into the gate."""
+    from pytest_prodgate.health.probes import Probe
+
     return Probe(prodgate.base_url, **_probe_options(prodgate, gate))
 
 
 @pytest.fixture
 def async_probe(prodgate: Prodgate, gate: Gate) -> AsyncProbe:
     """The asyncio twin of ``probe`` (``await async_probe.get(...)`` in a pytest-asyncio test)."""
+    from pytest_prodgate.health.probes import AsyncProbe
+
     return AsyncProbe(prodgate.base_url, **_probe_options(prodgate, gate))
 
 
@@ -76,12 +86,17 @@ class TlsChecker:
         *,
         server_name: str | None = None,
         ca_bundle: str | None = None,
-        thresholds: Sequence[str] = DEFAULT_TLS_THRESHOLDS,
+        thresholds: Sequence[str] | None = None,
         min_protocol: str = "TLSv1.2",
         timeout: str | float = "10s",
         name: str | None = None,
     ) -> CertificateReport:
-        """Inspect the certificate (default: the base URL's host) and record ``days_left``; never raises on findings."""
+        """Inspect the certificate (default: the base URL's host) and record ``days_left``; never raises on findings.
+
+        ``thresholds`` defaults to ``health.tls.DEFAULT_TLS_THRESHOLDS``.
+        """
+        from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, check_certificate
+
         if host is None:
             parts = urlsplit(self.base_url or "")
             if parts.scheme != "https" or not parts.hostname:
@@ -93,7 +108,7 @@ class TlsChecker:
             server_name=server_name,
             ca_bundle=ca_bundle or self.ca_bundle,
             timeout=parse_duration(timeout),
-            thresholds=thresholds,
+            thresholds=DEFAULT_TLS_THRESHOLDS if thresholds is None else thresholds,
             min_protocol=min_protocol,
         )
         self.gate.record_many(report.figures, prefix=name)
@@ -116,6 +131,8 @@ class SecurityHeaders:
     """``security_headers.check("/")``: the header audit of one response, with configured waivers."""
 
     def __init__(self, probe: Probe, gate: Gate, options: AuditOptions) -> None:
+        from pytest_prodgate.health.probes import Probe
+
         # Its own probe, so the gate's figures are the audit's (violations), not the fetch's latency.
         self.probe = Probe(
             probe.base_url, policy=probe.policy, headers=probe.headers, verify=probe.verify, redactor=probe.redactor
@@ -132,6 +149,8 @@ class SecurityHeaders:
         name: str | None = None,
     ) -> HeaderAudit:
         """Fetch ``path`` and audit its headers; records ``violations`` and ``waived_count``."""
+        from pytest_prodgate.health.headers import audit_headers
+
         chosen = options or self.options
         if waivers:
             chosen = replace(chosen, waivers={**chosen.waivers, **waivers})
@@ -155,6 +174,8 @@ class SecurityHeaders:
 @pytest.fixture
 def security_headers(probe: Probe, gate: Gate, prodgate: Prodgate) -> SecurityHeaders:
     """The security-header gate, with ``[tool.prodgate.health.security_headers]`` options and waivers."""
+    from pytest_prodgate.health.headers import AuditOptions
+
     try:
         options = AuditOptions.from_settings(prodgate.section("health").get("security_headers", {}))
     except ConfigError as exc:

@@ -12,25 +12,19 @@ else the embedded demo service's. Defaults for the call come from the same table
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import GateFailed, TargetError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.performance.memory import (
-    DEFAULT_DEADLINE,
-    DEFAULT_PATH,
-    DEFAULT_REQUESTS,
-    DEFAULT_SAMPLES,
-    DEFAULT_TIMEOUT,
-    DEFAULT_WARMUP,
-    MemoryResult,
-    measure_memory,
-    pid_from_settings,
-)
 from pytest_prodgate.thresholds import parse_duration
+
+# The memory engine (httpx, psutil) is imported inside the methods that measure, so a run without
+# a server memory gate never loads it.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.performance.memory import MemoryResult
 
 WHERE = "[tool.prodgate.performance.memory]"
 
@@ -52,6 +46,8 @@ class ServerMemory:
     def target(self, pid: int | None = None) -> tuple[int, str | None]:
         """The process to watch and the base URL that relative paths go to."""
         __tracebackhide__ = True
+        from pytest_prodgate.performance.memory import pid_from_settings
+
         try:
             configured = pid if pid is not None else pid_from_settings(self.settings, WHERE)
         except TargetError as exc:
@@ -82,6 +78,16 @@ class ServerMemory:
         A process that is gone, or a target that answers nothing, fails the gate with the reason.
         """
         __tracebackhide__ = True
+        from pytest_prodgate.performance.memory import (
+            DEFAULT_DEADLINE,
+            DEFAULT_PATH,
+            DEFAULT_REQUESTS,
+            DEFAULT_SAMPLES,
+            DEFAULT_TIMEOUT,
+            DEFAULT_WARMUP,
+            measure_memory,
+        )
+
         s = self.settings
         watched, base_url = self.target(pid)
         path = path if path is not None else s.get("path", DEFAULT_PATH)

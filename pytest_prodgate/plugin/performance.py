@@ -12,18 +12,20 @@ supplies defaults (users, duration, rate, workers, timeout...).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import ConfigError, TargetError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.performance.config import plan_settings
-from pytest_prodgate.performance.engine import arun_plan, run_plan
-from pytest_prodgate.performance.plan import LoadPlan, make_plan
-from pytest_prodgate.performance.result import LoadResult
 from pytest_prodgate.thresholds import Threshold, parse_threshold
+
+# The load engine (httpx, httptools, hdrhistogram...) is imported inside the methods and the fixture
+# that use it, so a run without a performance gate never loads it.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.performance.plan import LoadPlan
+    from pytest_prodgate.performance.result import LoadResult
 
 __all__ = ["LoadFixture", "load"]
 
@@ -52,6 +54,8 @@ class LoadFixture:
         **settings: Any,
     ) -> LoadPlan:
         """The plan ``run`` would execute: configuration defaults, then these keywords."""
+        from pytest_prodgate.performance.plan import make_plan
+
         target = url or self.base_url
         if not target:
             raise ConfigError(
@@ -79,6 +83,8 @@ class LoadFixture:
     ) -> LoadResult:
         """Run the load (in a thread when called inside a running event loop) and record it."""
         __tracebackhide__ = True
+        from pytest_prodgate.performance.engine import run_plan
+
         plan = self.plan(scenarios, url=url, thresholds=thresholds, **settings)
         return self._record(run_plan(plan), thresholds, record_as)
 
@@ -93,6 +99,8 @@ class LoadFixture:
     ) -> LoadResult:
         """``run`` for async tests: the load runs on its own loop in a thread; this one stays free."""
         __tracebackhide__ = True
+        from pytest_prodgate.performance.engine import arun_plan
+
         plan = self.plan(scenarios, url=url, thresholds=thresholds, **settings)
         return self._record(await arun_plan(plan), thresholds, record_as)
 
@@ -126,6 +134,8 @@ class LoadFixture:
 @pytest.fixture
 def load(request: pytest.FixtureRequest, gate: Gate, prodgate: Prodgate) -> LoadFixture:
     """The load engine bound to the target and this test's gate: ``load.run(shop_scenarios(), users=20)``."""
+    from pytest_prodgate.performance.config import plan_settings
+
     try:
         defaults = plan_settings(prodgate.section("performance"))
     except ConfigError as exc:

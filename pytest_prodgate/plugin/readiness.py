@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_prodgate.config import deep_merge, validate
 from pytest_prodgate.context import Prodgate
+from pytest_prodgate.errors import GateFailed
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.readiness.config import SCHEMA, enabled_checks
-from pytest_prodgate.readiness.django_checks import DJANGO_CHECKS
-from pytest_prodgate.readiness.result import ReadinessResult
-from pytest_prodgate.readiness.runner import run_checks
+
+# The readiness checks (SQLAlchemy, psutil, redis...) are imported inside the methods that run them,
+# so a run without a readiness gate never loads them.
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.readiness.result import ReadinessResult
 
 __all__ = ["Readiness", "readiness", "record_result"]
 
@@ -58,6 +60,10 @@ class Readiness:
         With no name, every check switched on in ``checks`` runs.
         """
         __tracebackhide__ = True
+        from pytest_prodgate.readiness.config import SCHEMA, enabled_checks
+        from pytest_prodgate.readiness.django_checks import DJANGO_CHECKS
+        from pytest_prodgate.readiness.runner import run_checks
+
         section = self.prodgate.section("readiness")
         chosen = list(names) or enabled_checks(section)
         if options:
@@ -129,6 +135,8 @@ class Readiness:
     def django(self, *checks: str, settings: str | None = None, **options: Any) -> ReadinessResult:
         """The Django checks (default: all six) against a settings module, run in a subprocess."""
         __tracebackhide__ = True
+        from pytest_prodgate.readiness.django_checks import DJANGO_CHECKS
+
         names = [c if c.startswith("django-") else f"django-{c}" for c in checks] or list(DJANGO_CHECKS)
         return self.run(*names, **_given(options, settings=settings))
 
@@ -143,8 +151,6 @@ def _list(value: Iterable[str] | None) -> list[str] | None:
 
 def _raise_many(failed: list[ReadinessResult]) -> None:
     __tracebackhide__ = True
-    from pytest_prodgate.errors import GateFailed
-
     results = [r for result in failed for r in result.thresholds]
     raise GateFailed("\n".join(result.message() for result in failed), results)
 

@@ -117,10 +117,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if workerinput.get("prodgate_loadgroup"):
             config.option.loadgroup = True
         return
-    from pytest_prodgate.plugin.html import HtmlGateReport
-
     config.pluginmanager.register(GroupSuffixRemover(), "prodgate-group-suffix")
     if config.getoption("htmlpath", None):
+        from pytest_prodgate.plugin.html import HtmlGateReport  # the HTML parts load only for --html
+
         config.pluginmanager.register(HtmlGateReport(config), "prodgate-html")
 
 

@@ -9,7 +9,21 @@ from ``[tool.prodgate.readiness]``; ``fixtures`` and ``collect`` are the pytest 
 
 from __future__ import annotations
 
-from pytest_prodgate.readiness.result import Finding, ReadinessResult, build_result
-from pytest_prodgate.readiness.runner import run_check, run_checks
+from typing import TYPE_CHECKING
+
+from pytest_prodgate.lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.readiness.result import Finding, ReadinessResult, build_result
+    from pytest_prodgate.readiness.runner import run_check, run_checks
 
 __all__ = ["Finding", "ReadinessResult", "build_result", "run_check", "run_checks"]
+
+# Each submodule (and its engine) is imported when one of its names is first used.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".result": ("Finding", "ReadinessResult", "build_result"),
+        ".runner": ("run_check", "run_checks"),
+    },
+)

@@ -6,18 +6,23 @@ JUnit XML and pytest-xdist.
 
 from __future__ import annotations
 
-from pytest_prodgate.report.charts import load_charts
-from pytest_prodgate.report.jsonreport import (
-    SCHEMA_NAME,
-    SCHEMA_VERSION,
-    build_report,
-    load_schema,
-    passes_gates,
-    read_report,
-    summarize,
-    write_report,
-)
-from pytest_prodgate.report.markdown import append_step_summary, render_markdown
+from typing import TYPE_CHECKING
+
+from pytest_prodgate.lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.report.charts import load_charts
+    from pytest_prodgate.report.jsonreport import (
+        SCHEMA_NAME,
+        SCHEMA_VERSION,
+        build_report,
+        load_schema,
+        passes_gates,
+        read_report,
+        summarize,
+        write_report,
+    )
+    from pytest_prodgate.report.markdown import append_step_summary, render_markdown
 
 __all__ = [
     "SCHEMA_NAME",
@@ -32,3 +37,22 @@ __all__ = [
     "summarize",
     "write_report",
 ]
+
+# Each submodule (and its engine) is imported when one of its names is first used.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        ".charts": ("load_charts",),
+        ".jsonreport": (
+            "SCHEMA_NAME",
+            "SCHEMA_VERSION",
+            "build_report",
+            "load_schema",
+            "passes_gates",
+            "read_report",
+            "summarize",
+            "write_report",
+        ),
+        ".markdown": ("append_step_summary", "render_markdown"),
+    },
+)
