@@ -13,7 +13,6 @@ vocabulary below: a Python type, ``DURATION``, ``THRESHOLDS``, ``ListOf``, ``Tab
 from __future__ import annotations
 
 import copy
-import difflib
 import importlib
 import os
 import sys
@@ -25,11 +24,6 @@ from typing import Any
 from pytest_prodgate.errors import ConfigError, ThresholdError
 from pytest_prodgate.families import CAPABILITIES, FAMILIES
 from pytest_prodgate.thresholds import parse_duration, parse_threshold
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "ANY",
@@ -177,6 +171,8 @@ def validate(value: Any, spec: Any, where: str) -> None:
             raise ConfigError(f"{where} must be a table, got {_show(value)}")
         for key, item in value.items():
             if key not in spec:
+                import difflib  # only for a mistake's hint
+
                 hint = difflib.get_close_matches(key, list(spec), n=1)
                 known = f"did you mean {hint[0]!r}?" if hint else "known keys: " + ", ".join(sorted(spec))
                 raise ConfigError(f"{where}: unknown key {key!r} ({known})")
@@ -259,6 +255,13 @@ class ProdgateConfig:
 
 def read_table(path: Path) -> dict[str, Any]:
     """The ``[tool.prodgate]`` table of a pyproject.toml, or an empty dict."""
+    if not path.is_file():
+        return {}
+    # Imported here: a project without a pyproject.toml does not load a TOML parser for us.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)

@@ -60,7 +60,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "report",
         schema="pytest_prodgate.report.config:SCHEMA",
-        glue=("pytest_prodgate.plugin.report",),
+        glue=("pytest_prodgate.plugin.report", "pytest_prodgate.plugin.node_ids"),
     ),
 )
 

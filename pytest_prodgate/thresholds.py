@@ -9,7 +9,6 @@ measured value is shown back in the same unit: ``p95 = 812 ms, wanted < 500 ms``
 
 from __future__ import annotations
 
-import difflib
 import enum
 import math
 import operator
@@ -161,6 +160,8 @@ class Threshold:
         label = f"{self.scope}: {self.figure}" if self.scope else self.figure
         if self.key not in figures:
             recorded = sorted(figures)
+            import difflib  # only for a missing figure's hint
+
             hint = difflib.get_close_matches(self.key, recorded, n=1)
             message = f"{label}: no figure {self.key!r} was recorded"
             if hint:

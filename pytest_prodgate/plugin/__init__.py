@@ -8,6 +8,7 @@ each family's fixtures and collectors are listed in ``pytest_prodgate.families.C
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,19 @@ import pytest
 from pytest_prodgate.config import load_config
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.families import CAPABILITIES
-from pytest_prodgate.plugin import target, verdicts
 from pytest_prodgate.plugin.markers import gate_spec, register_markers
 from pytest_prodgate.plugin.stash import CONFIG, SPEC, SPEC_ERROR, settings
 from pytest_prodgate.plugin.target import prepare_demo
 from pytest_prodgate.plugin.verdicts import GateLog
 
-# Each family's fixtures and collectors (``target`` and ``verdicts`` are registered in ``pytest_addhooks``).
-pytest_plugins: list[str] = [module for capability in CAPABILITIES for module in capability.glue]
+# The glue modules, registered in ``pytest_addhooks``: the run's target and verdicts, then each
+# capability's fixtures and collectors. Not ``pytest_plugins``: for every name listed there pytest scans
+# every installed distribution's entry points (about 5 ms a name), in every run.
+GLUE: tuple[str, ...] = (
+    "pytest_prodgate.plugin.target",
+    "pytest_prodgate.plugin.verdicts",
+    *(module for capability in CAPABILITIES for module in capability.glue),
+)
 
 
 def add_options(addoption: Any, addini: Any | None = None) -> None:
@@ -50,9 +56,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from pytest_prodgate import hooks
 
     pluginmanager.add_hookspecs(hooks)
-    for module in (target, verdicts):
-        if not pluginmanager.is_registered(module):
-            pluginmanager.register(module, f"prodgate-{module.__name__.rsplit('.', 1)[-1]}")
+    for name in GLUE:
+        if pluginmanager.is_blocked(name) or pluginmanager.has_plugin(name):
+            continue  # -p no:NAME, or registered already
+        pluginmanager.register(importlib.import_module(name), name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodgate.config import ProdgateConfig
-from pytest_prodgate.context import DemoInfo, Prodgate
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.plugin.stash import settings
@@ -27,6 +26,7 @@ from pytest_prodgate.thresholds import parse_duration
 # The data engine (SQLAlchemy) is imported inside the functions that run rules, so a run without a
 # data gate never loads it.
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.context import Prodgate
     from pytest_prodgate.data.result import RuleResult
     from pytest_prodgate.data.rules import Rule
     from pytest_prodgate.data.runner import DataChecker
@@ -42,6 +42,8 @@ def database_url(config: pytest.Config) -> str:
     url = current.section("data").get("database_url")
     if not url:
         info = getattr(config.option, "prodgate_demo_info", None)
+        from pytest_prodgate.context import DemoInfo, Prodgate
+
         url = Prodgate(config=current, demo=DemoInfo(**info) if info else None).database_url
     if not url:
         raise ConfigError(

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.plugin.stash import gate_entries
@@ -24,13 +23,13 @@ from pytest_prodgate.thresholds import parse_duration
 # The health engine (httpx, cryptography) is imported inside the fixtures and methods that probe, so
 # a run without a health gate never loads it.
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.context import Prodgate
     from pytest_prodgate.health.headers import AuditOptions, HeaderAudit
     from pytest_prodgate.health.probes import AsyncProbe, Probe
     from pytest_prodgate.health.results import ProbeResult
     from pytest_prodgate.health.tls import CertificateReport
 
 # The declarative collector ([tool.prodgate.health] endpoints as items) loads with these fixtures.
-pytest_plugins = ["pytest_prodgate.plugin.health_items"]
 
 
 def _recorder(gate: Gate) -> Callable[[ProbeResult, str | None], None]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import GateFailed, TargetError
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.thresholds import parse_duration
@@ -24,6 +23,7 @@ from pytest_prodgate.thresholds import parse_duration
 # The memory engine (httpx, psutil) is imported inside the methods that measure, so a run without
 # a server memory gate never loads it.
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.context import Prodgate
     from pytest_prodgate.performance.memory import MemoryResult
 
 WHERE = "[tool.prodgate.performance.memory]"

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import ConfigError, TargetError
 from pytest_prodgate.gate import Gate
 from pytest_prodgate.thresholds import Threshold, parse_threshold
@@ -24,6 +23,7 @@ from pytest_prodgate.thresholds import Threshold, parse_threshold
 # The load engine (httpx, httptools, hdrhistogram...) is imported inside the methods and the fixture
 # that use it, so a run without a performance gate never loads it.
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.context import Prodgate
     from pytest_prodgate.performance.plan import LoadPlan
     from pytest_prodgate.performance.result import LoadResult
 

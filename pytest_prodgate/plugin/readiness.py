@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodgate.config import deep_merge, validate
-from pytest_prodgate.context import Prodgate
 from pytest_prodgate.errors import GateFailed
 from pytest_prodgate.gate import Gate
 
 # The readiness checks (SQLAlchemy, psutil, redis...) are imported inside the methods that run them,
 # so a run without a readiness gate never loads them.
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.context import Prodgate
     from pytest_prodgate.readiness.result import ReadinessResult
 
 __all__ = ["Readiness", "readiness", "record_result"]

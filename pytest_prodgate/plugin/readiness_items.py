@@ -31,9 +31,12 @@ _django_results_key = pytest.StashKey[dict[str, "ReadinessResult"]]()
 
 
 def _enabled_checks(config: pytest.Config) -> list[str]:
+    section = settings(config).section("readiness")
+    if not section.get("checks"):
+        return []  # nothing switched on: the readiness family is not even imported
     from pytest_prodgate.readiness.config import enabled_checks
 
-    return list(enabled_checks(settings(config).section("readiness")))
+    return list(enabled_checks(section))
 
 
 def _collects_project(config: pytest.Config) -> bool:

@@ -1,6 +1,6 @@
 """Pytest glue for the reports: options, redaction of every report, JSON and Markdown files, xdist grouping.
 
-Loaded through the plugin's ``pytest_plugins`` (``families.CAPABILITIES``). Workers (pytest-xdist)
+Registered by the plugin from ``families.CAPABILITIES`` (with ``node_ids``). Workers (pytest-xdist)
 only mask and annotate their reports; the controller writes the files (``not hasattr(config,
 "workerinput")``). The pytest-html columns and details live in ``plugin/html.py``, registered only
 when ``--html`` is on.
@@ -21,8 +21,6 @@ from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.plugin.stash import CONFIG, gate_entries
 from pytest_prodgate.redact import Redactor
 from pytest_prodgate.report.config import DEFAULTS
-from pytest_prodgate.report.jsonreport import build_report, git_commit, run_metadata, write_atomically, write_report
-from pytest_prodgate.report.markdown import append_step_summary, render_markdown
 from pytest_prodgate.report.masking import mask_in_place, mask_metadata, mask_pairs, secret_setting_values
 from pytest_prodgate.report.serial import RunLock, lock_path
 
@@ -30,7 +28,6 @@ PERFORMANCE_GROUP = "prodgate-performance"
 _GROUP_SUFFIX = f"@{PERFORMANCE_GROUP}"
 
 # Masked node ids: what pytest shows and writes for an item whose id holds a secret.
-pytest_plugins = ["pytest_prodgate.plugin.node_ids"]
 
 state_key = pytest.StashKey["ReportState"]()
 nodeid_key = pytest.StashKey[str]()
@@ -297,6 +294,8 @@ def _path_option(config: pytest.Config, name: str) -> str | None:
 def _commit(config: pytest.Config) -> str | None:
     state = _state(config)
     if not state.commit_known:
+        from pytest_prodgate.vcs import git_commit
+
         state.commit, state.commit_known = git_commit(config.rootpath), True
     return state.commit
 
@@ -304,6 +303,8 @@ def _commit(config: pytest.Config) -> str | None:
 def gate_report(config: pytest.Config, exit_status: int) -> dict[str, Any]:
     """The JSON gate report for this run so far (controller side), secrets masked."""
     settings = _settings(config)
+    from pytest_prodgate.report.jsonreport import build_report, run_metadata
+
     run = run_metadata(
         started=_state(config).started,
         finished=time.time(),
@@ -328,11 +329,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     json_path = _path_option(config, "json")
     markdown_path = _path_option(config, "markdown")
     to_step_summary = report_setting(config, "step_summary")
-    if not (json_path or markdown_path or to_step_summary):
-        return
+    if not (json_path or markdown_path or (to_step_summary and gate_entries(config))):
+        return  # nothing to write (a gate-less run does not even ask git for its commit)
+    # The writers load only when there is something to write.
+    from pytest_prodgate.report.jsonreport import write_atomically, write_report
+    from pytest_prodgate.report.markdown import append_step_summary, render_markdown
+
     report = gate_report(config, int(exitstatus))
-    if not report["gates"] and not (json_path or markdown_path):
-        return
     if json_path:
         state.written.append(("JSON gate report", write_report(Path(config.invocation_params.dir, json_path), report)))
     text = render_markdown(report, max_rows=int(report_setting(config, "max_rows")))

@@ -6,14 +6,15 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.context import DemoInfo, Prodgate
-from pytest_prodgate.demo_target import shared_demo, stop_shared_demo
 from pytest_prodgate.plugin.stash import is_gate, settings
 from pytest_prodgate.redact import mask_url
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.context import Prodgate
 
 RUN_DIR_OWNER = pytest.StashKey[Path]()
 
@@ -66,6 +67,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not run_dir or config.option.base_url or not _needs_target(item):
         return
     # The first gate that needs a target starts the embedded demo (once per run, across workers).
+    from pytest_prodgate.demo_target import shared_demo  # the demo's code loads when a run needs it
+
     info = shared_demo(Path(run_dir))
     config.option.base_url = info.base_url
     config.option.prodgate_demo_info = info.to_dict()
@@ -74,6 +77,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     run_dir = config.stash.get(RUN_DIR_OWNER, None)
     if run_dir is not None:
+        from pytest_prodgate.demo_target import stop_shared_demo
+
         stop_shared_demo(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -106,6 +111,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture(scope="session")
 def prodgate(request: pytest.FixtureRequest, base_url: str | None) -> Prodgate:
     """The run's merged ``[tool.prodgate]`` settings, environment, base URL and demo service."""
+    from pytest_prodgate.context import DemoInfo, Prodgate
+
     config = request.config
     info = getattr(config.option, "prodgate_demo_info", None)
     demo = DemoInfo(**info) if info else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
@@ -21,9 +21,13 @@ from pytest_prodgate.gate import Gate, format_results
 from pytest_prodgate.plugin.markers import GateSpec
 from pytest_prodgate.plugin.stash import DECLARED, ENTRIES, SPEC_ERROR, gate_entries, gate_for, settings, spec_for
 from pytest_prodgate.plugin.target import target_description
-from pytest_prodgate.summary import render_table
 from pytest_prodgate.thresholds import ThresholdResult
-from pytest_prodgate.verdict import GateEntry, Outcome, count_verdicts, decide_run, judge, skip_allowance
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.verdict import Outcome
+
+# The verdict core and the table are imported by the hooks that meet a gate: a run without gates
+# does not load them.
 
 REPORTED = pytest.StashKey[bool]()
 
@@ -88,6 +92,8 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _outcome_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Outcome, BaseException | None, str]:
+    from pytest_prodgate.verdict import Outcome
+
     if report.skipped:
         return Outcome.SKIPPED, None, _skip_reason(report)
     if report.failed:
@@ -110,6 +116,8 @@ def pytest_runtest_makereport(
     if report.when in ("setup", "teardown") and report.passed:
         return report
     item.stash[REPORTED] = True  # one entry per gate: the first phase that decided it
+    from pytest_prodgate.verdict import GateEntry, Outcome, judge, skip_allowance
+
     outcome, exc, message = _outcome_of(report, call)
     if isinstance(exc, ConfigError):
         where = _location(item, call.excinfo) if call.excinfo else None
@@ -179,18 +187,27 @@ class GateLog:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = getattr(report, "prodgate", None)
         if entry is not None:
+            from pytest_prodgate.verdict import GateEntry
+
             self.config.stash[ENTRIES].append(GateEntry.from_dict(entry))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         entries = gate_entries(self.config)
-        if entries and int(exitstatus) == 0 and not decide_run(entries).passed:
+        if not entries:
+            return
+        from pytest_prodgate.verdict import decide_run
+
+        if int(exitstatus) == 0 and not decide_run(entries).passed:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         entries = gate_entries(self.config)
         if not entries:
             return
+        from pytest_prodgate.summary import render_table
+        from pytest_prodgate.verdict import count_verdicts, decide_run
+
         width = getattr(terminalreporter, "_tw", None)
         columns = width.fullwidth if width is not None else _width()
         counts = ", ".join(f"{n} {verdict}" for verdict, n in count_verdicts(entries).items())

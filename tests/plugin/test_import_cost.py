@@ -20,11 +20,8 @@ def pytest_sessionfinish(session):
         json.dump(sorted(sys.modules), handle)
 """
 
-COLLECTORS_PENDING = pytest.mark.xfail(strict=True, reason="collectors become lazy in branch collectors")
-FAMILIES = ["performance", "data", "deploy", "demo"]
-FAMILIES += [pytest.param(name, marks=COLLECTORS_PENDING) for name in ("health", "readiness")]
-# httpx comes with the health collector (its probes) until that collector is lazy too.
-ENGINES = ["sqlalchemy", "uvicorn", "psutil", "cryptography", pytest.param("httpx", marks=COLLECTORS_PENDING)]
+FAMILIES = ["performance", "data", "deploy", "demo", "health", "readiness"]
+ENGINES = ["sqlalchemy", "uvicorn", "psutil", "cryptography", "httpx", "httptools", "hdrh"]
 
 # One gate-less run serves every parametrized case (the module list does not depend on the case).
 _modules: list[str] = []
