@@ -18,7 +18,7 @@ class Capability:
     name: str
     schema: str | None = None  # "module:ATTRIBUTE" holding the section's schema
     cli: str | None = None  # module with ``register(subparsers)``
-    glue: tuple[str, ...] = ()  # pytest plugin modules (fixtures, collectors)
+    glue: tuple[str, ...] = ()  # pytest plugin modules: a family has one (its fixtures and collectors)
     marker: str | None = None  # help of the family marker; None for a capability that is not a family
 
 
@@ -28,32 +28,28 @@ CAPABILITIES: tuple[Capability, ...] = (
         "readiness",
         schema="pytest_prodgate.readiness.config:SCHEMA",
         cli="pytest_prodgate.readiness.cli",
-        glue=("pytest_prodgate.plugin.readiness", "pytest_prodgate.plugin.readiness_items"),
+        glue=("pytest_prodgate.plugin.readiness",),
         marker="Gate that decides whether a release may go out (environment, settings, migrations, dependencies)",
     ),
     Capability(
         "data",
         schema="pytest_prodgate.data.config:SCHEMA",
         cli="pytest_prodgate.data.cli",
-        glue=("pytest_prodgate.plugin.data", "pytest_prodgate.plugin.data_items"),
+        glue=("pytest_prodgate.plugin.data",),
         marker="Gate that checks the data is sound (integrity, consistency, calculation accuracy)",
     ),
     Capability(
         "performance",
         schema="pytest_prodgate.performance.config:SCHEMA",
         cli="pytest_prodgate.performance.cli",
-        glue=(
-            "pytest_prodgate.plugin.performance",
-            "pytest_prodgate.plugin.memory",
-            "pytest_prodgate.plugin.benchmark",
-        ),
+        glue=("pytest_prodgate.plugin.performance",),
         marker="Gate judged by load and latency figures (percentiles, error rate, throughput, memory)",
     ),
     Capability(
         "health",
         schema="pytest_prodgate.health.config:SCHEMA",
         cli="pytest_prodgate.health.cli",
-        glue=("pytest_prodgate.plugin.health", "pytest_prodgate.plugin.health_items"),
+        glue=("pytest_prodgate.plugin.health",),
         marker="Gate that probes a running target (endpoints, TLS certificate, security headers)",
     ),
     Capability("deploy", schema="pytest_prodgate.deploy.config:SCHEMA", cli="pytest_prodgate.deploy.cli"),

@@ -10,6 +10,7 @@ measured value is shown back in the same unit: ``p95 = 812 ms, wanted < 500 ms``
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import operator
 import re
@@ -86,27 +87,33 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 
 # Name patterns -> kind, first match wins. Custom figures that match none accept any unit.
-_KIND_PATTERNS: list[tuple[re.Pattern[str], Kind]] = [
-    (re.compile(r"^(p\d+(\.\d+)?|min|max|avg|mean|median|stddev|iqr|latency|duration)$"), Kind.DURATION),
-    (re.compile(r"(_time|_latency|_duration|_age|_lag)$"), Kind.DURATION),
-    (re.compile(r"^(rps|ops|requests|iterations|errors|violations|rows|dropped|days_left|vus)$"), Kind.NUMBER),
-    (re.compile(r"(_rate|_ratio|_share)$|^(cpu|memory|disk|coverage|fds_used)$"), Kind.FRACTION),
-    (re.compile(r"^(rss|vms)$|^growth_per_\d+$|_bytes$|^(memory_growth|disk_free)$"), Kind.BYTES),
-    (re.compile(r"^(count|total|open_fds|fds|status)$|_count$"), Kind.NUMBER),
+# (Compiled on first use, in ``_patterns``: a run that judges nothing does not pay for them.)
+_KIND_SOURCES: list[tuple[str, Kind]] = [
+    (r"^(p\d+(\.\d+)?|min|max|avg|mean|median|stddev|iqr|latency|duration)$", Kind.DURATION),
+    (r"(_time|_latency|_duration|_age|_lag)$", Kind.DURATION),
+    (r"^(rps|ops|requests|iterations|errors|violations|rows|dropped|days_left|vus)$", Kind.NUMBER),
+    (r"(_rate|_ratio|_share)$|^(cpu|memory|disk|coverage|fds_used)$", Kind.FRACTION),
+    (r"^(rss|vms)$|^growth_per_\d+$|_bytes$|^(memory_growth|disk_free)$", Kind.BYTES),
+    (r"^(count|total|open_fds|fds|status)$|_count$", Kind.NUMBER),
 ]
 
-_TOKEN = re.compile(
-    r"""\s*(?:
+_TOKEN_SOURCE = r"""\s*(?:
         (?P<op><=|>=|==|!=|<|>|=)
       | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
       | (?P<word>[A-Za-zµ_%][\w.%/-]*|%)
       | (?P<colon>:)
       | (?P<other>\S+)
-    )""",
-    re.VERBOSE,
-)
-_NAME = re.compile(r"^[A-Za-z_][\w.]*$")
-_SCOPE = re.compile(r"^[A-Za-z_][\w./-]*$")
+    )"""
+
+
+@functools.cache
+def _patterns() -> tuple[list[tuple[re.Pattern[str], Kind]], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(kind patterns, token, name, scope), compiled once."""
+    kinds = [(re.compile(source), kind) for source, kind in _KIND_SOURCES]
+    token = re.compile(_TOKEN_SOURCE, re.VERBOSE)
+    return kinds, token, re.compile(r"^[A-Za-z_][\w.]*$"), re.compile(r"^[A-Za-z_][\w./-]*$")
+
+
 _EXAMPLES = {
     Kind.DURATION: "e.g. 500ms or 2s",
     Kind.FRACTION: "e.g. 1% or 0.01",
@@ -122,7 +129,7 @@ def figure_kind(name: str) -> Kind:
     # ``search.p95`` and ``p99.9`` both work: try the longest tail that matches a pattern.
     for start in range(len(parts)):
         candidate = ".".join(parts[start:])
-        for pattern, kind in _KIND_PATTERNS:
+        for pattern, kind in _patterns()[0]:
             if pattern.search(candidate):
                 return kind
     return Kind.ANY
@@ -253,7 +260,7 @@ def _tokens(expression: str) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     pos = 0
     while pos < len(expression):
-        match = _TOKEN.match(expression, pos)
+        match = _patterns()[1].match(expression, pos)
         if not match or match.end() == pos:
             break
         kind = match.lastgroup or "other"
@@ -278,14 +285,14 @@ def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
     tokens = _tokens(text)
     scope: str | None = None
     if len(tokens) >= 2 and tokens[1][0] == "colon":
-        if tokens[0][0] != "word" or not _SCOPE.match(tokens[0][1]):
+        if tokens[0][0] != "word" or not _patterns()[3].match(tokens[0][1]):
             raise fail(tokens[0][1], f"{tokens[0][1]!r} is not a scenario name", tokens[0][2])
         scope = tokens[0][1]
         tokens = tokens[2:]
     if not tokens:
         raise fail(text, "missing the figure. Expected e.g. 'p95 < 500ms'")
     kind, name, column = tokens[0]
-    if kind != "word" or not _NAME.match(name):
+    if kind != "word" or not _patterns()[2].match(name):
         raise fail(name, f"{name!r} is not a figure name. Expected e.g. p95, error_rate or rps", column)
     if len(tokens) < 2:
         raise fail(name, f"missing a comparison after {name!r}. Expected one of < <= > >= == !=")

@@ -1,4 +1,6 @@
-"""The ``load`` fixture: the load engine bound to the target (``base_url``) and the current gate.
+"""pytest glue of the ``performance`` family: ``load``, ``server_memory`` and pytest-benchmark figures.
+
+The ``load`` fixture: the load engine bound to the target (``base_url``) and the current gate.
 
     @pytest.mark.performance(thresholds=["p95 < 500ms", "error_rate < 1%", "search: p95 < 300ms"])
     def test_shop_under_load(load):
@@ -7,23 +9,56 @@
 The result's figures are recorded into the gate, so the marker's thresholds judge them; the
 per-second series and the percentiles are attached for the reports. ``[tool.prodgate.performance]``
 supplies defaults (users, duration, rate, workers, timeout...).
+
+
+The ``server_memory`` fixture: the server memory gate's pytest glue over ``pytest_prodgate.performance.memory``.
+
+```python
+@pytest.mark.performance(thresholds=["growth_per_100 < 10MB"])
+def test_server_memory_stays_flat(server_memory):
+    server_memory("/products", requests=200)
+```
+
+The process watched is ``pid=``, else ``[tool.prodgate.performance.memory] pid`` (or ``pidfile``),
+else the embedded demo service's. Defaults for the call come from the same table.
+
+pytest-benchmark under the ``performance`` marker: its statistics become the gate's figures.
+
+```python
+@pytest.mark.performance(thresholds=["mean < 2ms", "ops > 1000"])
+def test_price_formatting_is_fast(benchmark):
+    benchmark(format_price, 1999)
+```
+
+After the test body ran (and so the ``benchmark`` call), the statistics are recorded as figures in
+base units: ``min``, ``max``, ``mean``, ``median``, ``stddev`` (seconds per call), ``ops`` (calls per
+second) and ``rounds``; the marker's thresholds then judge them and they reach the reports.
+
+Why ``pytest_pyfunc_call``: the plugin judges the thresholds when its ``pytest_runtest_call`` wrapper
+resumes, and every ``pytest_runtest_call`` wrapper resumes only after the test function has returned
+from ``pytest_pyfunc_call``, which this wrapper encloses. So the figures are always recorded first,
+whatever order the plugins were registered in.
+
+pytest-benchmark disables itself under pytest-xdist (and with ``--benchmark-disable``): then there are
+no statistics, and a gate whose thresholds name a benchmark figure is an error saying so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.errors import ConfigError, TargetError
+from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
 from pytest_prodgate.gate import Gate
-from pytest_prodgate.thresholds import Threshold, parse_threshold
+from pytest_prodgate.plugin.markers import spec_key
+from pytest_prodgate.plugin.stash import gate_for
+from pytest_prodgate.thresholds import Threshold, parse_duration, parse_threshold
 
-# The load engine (httpx, httptools, hdrhistogram...) is imported inside the methods and the fixture
-# that use it, so a run without a performance gate never loads it.
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.context import Prodgate
+    from pytest_prodgate.performance.memory import MemoryResult
     from pytest_prodgate.performance.plan import LoadPlan
     from pytest_prodgate.performance.result import LoadResult
 
@@ -144,3 +179,145 @@ def load(request: pytest.FixtureRequest, gate: Gate, prodgate: Prodgate) -> Load
         defaults["timeout"] = prodgate.settings["timeout"]
     quiet = request.config.get_verbosity() < 0
     return LoadFixture(gate, prodgate.base_url, defaults, quiet=quiet)
+
+
+WHERE = "[tool.prodgate.performance.memory]"
+
+
+class ServerMemory:
+    """Measures the server's memory across requests and records ``rss``, ``growth``, ``growth_per_100``.
+
+    The process is ``pid=`` if given, else ``[tool.prodgate.performance.memory] pid`` / ``pidfile``,
+    else the embedded demo service's; with none of them the test is skipped, saying how to set one.
+    """
+
+    def __init__(self, gate: Gate, prodgate: Prodgate) -> None:
+        self.gate = gate
+        self.settings: dict[str, Any] = dict(prodgate.section("performance").get("memory") or {})
+        self.demo = prodgate.demo
+        self.base_url = prodgate.base_url
+        self.result: MemoryResult | None = None
+
+    def target(self, pid: int | None = None) -> tuple[int, str | None]:
+        """The process to watch and the base URL that relative paths go to."""
+        __tracebackhide__ = True
+        from pytest_prodgate.performance.memory import pid_from_settings
+
+        try:
+            configured = pid if pid is not None else pid_from_settings(self.settings, WHERE)
+        except TargetError as exc:
+            raise GateFailed(f"server memory: {exc}") from None
+        if configured is not None:
+            return configured, self.base_url
+        if self.demo is not None:
+            return self.demo.pid, self.demo.base_url
+        pytest.skip(
+            f"server memory: no server process to watch; set {WHERE} pid or pidfile "
+            "(a process on this machine), pass pid=, or run against the embedded demo"
+        )
+
+    def __call__(
+        self,
+        path: str | None = None,
+        *,
+        pid: int | None = None,
+        requests: int | None = None,
+        warmup: int | None = None,
+        samples: int | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> MemoryResult:
+        """Send the requests to ``path`` (or a full URL), sample the memory, record the figures.
+
+        A process that is gone, or a target that answers nothing, fails the gate with the reason.
+        """
+        __tracebackhide__ = True
+        from pytest_prodgate.performance.memory import (
+            DEFAULT_DEADLINE,
+            DEFAULT_PATH,
+            DEFAULT_REQUESTS,
+            DEFAULT_SAMPLES,
+            DEFAULT_TIMEOUT,
+            DEFAULT_WARMUP,
+            measure_memory,
+        )
+
+        s = self.settings
+        watched, base_url = self.target(pid)
+        path = path if path is not None else s.get("path", DEFAULT_PATH)
+        if path.startswith(("http://", "https://")):
+            url = path
+        elif base_url:
+            url = f"{base_url.rstrip('/')}/{path.lstrip('/')}"
+        else:
+            pytest.skip("server memory: no base URL to send requests to (give --base-url or a full URL)")
+        try:
+            result = measure_memory(
+                watched,
+                url,
+                requests=requests if requests is not None else s.get("requests", DEFAULT_REQUESTS),
+                warmup=warmup if warmup is not None else s.get("warmup", DEFAULT_WARMUP),
+                samples=samples if samples is not None else s.get("samples", DEFAULT_SAMPLES),
+                timeout=timeout if timeout is not None else parse_duration(s.get("timeout", DEFAULT_TIMEOUT)),
+                deadline=deadline if deadline is not None else parse_duration(s.get("deadline", DEFAULT_DEADLINE)),
+                headers=headers,
+            )
+        except TargetError as exc:
+            raise GateFailed(f"server memory: {exc}") from None
+        self.result = result
+        self.gate.record_many(result.figures())
+        self.gate.attach("memory", result.to_dict())
+        return result
+
+
+@pytest.fixture
+def server_memory(gate: Gate, prodgate: Prodgate) -> ServerMemory:
+    """Measure a server's resident memory (with its children) across requests: ``server_memory("/products")``."""
+    return ServerMemory(gate, prodgate)
+
+
+BENCHMARK_FIGURES = ("min", "max", "mean", "median", "stddev", "ops", "rounds")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    fixture = getattr(pyfuncitem, "funcargs", {}).get("benchmark")
+    if fixture is None or spec_key not in pyfuncitem.stash:
+        return (yield)
+    try:
+        result = yield
+    except BaseException:
+        # The test failed on its own: keep what was measured for the report, but its error comes first.
+        try:
+            record_benchmark(pyfuncitem, fixture)
+        except ConfigError:
+            pass
+        raise
+    record_benchmark(pyfuncitem, fixture)
+    return result
+
+
+def record_benchmark(item: pytest.Function, fixture: Any) -> None:
+    """Record the benchmark's statistics into the item's gate (or say why there are none)."""
+    gate = gate_for(item)
+    metadata = getattr(fixture, "stats", None)
+    stats = getattr(metadata, "stats", None)
+    if stats is None or not stats:
+        wanted = sorted({t.key for t in gate.thresholds} & set(BENCHMARK_FIGURES))
+        if getattr(fixture, "disabled", False) and wanted:
+            raise ConfigError(f"no benchmark figures ({', '.join(wanted)}) to judge: {_disabled_reason(item.config)}")
+        return
+    figures = {name: float(getattr(stats, name)) for name in BENCHMARK_FIGURES}
+    gate.record_many(figures)
+    gate.attach(
+        "benchmark",
+        {"name": getattr(metadata, "name", item.name), "group": getattr(metadata, "group", None), **figures},
+    )
+
+
+def _disabled_reason(config: pytest.Config) -> str:
+    session = getattr(config, "_benchmarksession", None)
+    if getattr(session, "xdist_warning", False):
+        return "pytest-benchmark disables itself under pytest-xdist; run benchmark gates with -n 0 (or -p no:xdist)"
+    return "pytest-benchmark is disabled (--benchmark-disable); drop that option or add --benchmark-enable"

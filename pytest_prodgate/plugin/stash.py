@@ -1,6 +1,6 @@
 """The plugin's public seams: what a run keeps in pytest's stash, and how family glue reads it.
 
-Family glue (``plugin/health.py``, ``plugin/data_items.py``...) and conftest files use these
+Family glue (``plugin/health.py``, ``plugin/data.py``...) and conftest files use these
 functions, never another module's private names.
 """
 
