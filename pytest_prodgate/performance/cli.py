@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,29 @@ from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import format_results
 from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, normalise
+from pytest_prodgate.thresholds import parse_duration
 
 # The engine (httpx, httptools, hdrhistogram) is imported in ``run``, so ``prodgate --help`` stays fast.
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.performance.result import LoadResult
 
 __all__ = ["load_scenario_file", "register", "run"]
+
+# The plan's keys (as in [tool.prodgate.performance]) and the option and argument that set each one.
+OPTIONS = {
+    "users": ("--users", "users"),
+    "rate": ("--rate", "rate"),
+    "duration": ("--duration", "duration"),
+    "iterations": ("--iterations", "iterations"),
+    "ramp_up": ("--ramp-up", "ramp_up"),
+    "think_time": ("--think-time", "think_time"),
+    "max_connections": ("--max-connections", "max_connections"),
+    "workers": ("--workers", "workers"),
+    "read_timeout": ("--timeout", "timeout"),
+    "connect_timeout": ("--connect-timeout", "connect_timeout"),
+}
+# Duration options, and whether zero is allowed.
+DURATIONS = {"duration": False, "read_timeout": False, "connect_timeout": False, "ramp_up": True, "think_time": True}
 
 
 def register(subparsers: Any) -> None:
@@ -148,7 +166,6 @@ def print_table(result: LoadResult, out: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pytest_prodgate.performance.engine import run_plan
-    from pytest_prodgate.performance.plan import make_plan
     from pytest_prodgate.performance.workers import run_workers
 
     if args.users is not None and args.rate is not None:
@@ -159,7 +176,33 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario:
         scenarios = [s for path in args.scenario for s in load_scenario_file(path)]
     workers: Any = args.workers if args.workers == "auto" else _int(args.workers, "--workers")
-    plan = make_plan(
+    _check_durations(args)
+    try:
+        plan = _make_plan(args, scenarios, workers)
+    except ConfigError as exc:
+        raise _as_option_error(exc, args) from None
+    if plan.workers > 1:
+        result = run_workers(plan, preload=[str(Path(p).resolve()) for p in args.scenario])
+    else:
+        result = run_plan(plan)
+    print_table(result, sys.stdout)
+    judged = result.evaluate(*plan.thresholds)
+    if judged:
+        print(format_results(judged), file=sys.stdout)
+    if args.json:
+        data = result.to_dict()
+        data["thresholds"] = [r.to_dict() for r in judged]
+        data["passed"] = result.failure is None and all(r.passed for r in judged)
+        Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
+    if result.failure or not all(r.passed for r in judged):
+        return int(ExitCode.GATES_FAILED)
+    return int(ExitCode.OK)
+
+
+def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, workers: Any) -> Any:
+    from pytest_prodgate.performance.plan import make_plan
+
+    return make_plan(
         args.url,
         scenarios,
         users=args.users,
@@ -179,22 +222,31 @@ def run(args: argparse.Namespace) -> int:
         thresholds=args.threshold,
         quiet=args.quiet,
     )
-    if plan.workers > 1:
-        result = run_workers(plan, preload=[str(Path(p).resolve()) for p in args.scenario])
-    else:
-        result = run_plan(plan)
-    print_table(result, sys.stdout)
-    judged = result.evaluate(*plan.thresholds)
-    if judged:
-        print(format_results(judged), file=sys.stdout)
-    if args.json:
-        data = result.to_dict()
-        data["thresholds"] = [r.to_dict() for r in judged]
-        data["passed"] = result.failure is None and all(r.passed for r in judged)
-        Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
-    if result.failure or not all(r.passed for r in judged):
-        return int(ExitCode.GATES_FAILED)
-    return int(ExitCode.OK)
+
+
+def _check_durations(args: argparse.Namespace) -> None:
+    """Each duration option parses and is positive (``--ramp-up`` and ``--think-time`` may be 0)."""
+    for key, zero_allowed in DURATIONS.items():
+        option, dest = OPTIONS[key]
+        text = getattr(args, dest)
+        if text is None:
+            continue
+        try:
+            seconds = parse_duration(text)
+        except ConfigError:
+            raise ConfigError(f"{option} {text!r} is not a duration. Expected e.g. 500ms, 10s or 2m") from None
+        if seconds < 0 or (seconds == 0 and not zero_allowed):
+            wanted = "must not be negative" if zero_allowed else "must be positive"
+            raise ConfigError(f"a duration {wanted}", where=f"{option} {text!r}")
+
+
+def _as_option_error(exc: ConfigError, args: argparse.Namespace) -> ConfigError:
+    """The plan's mistake about a key, told about the option that set it and the value given."""
+    if exc.where not in OPTIONS:
+        return exc
+    option, dest = OPTIONS[exc.where]
+    reason = re.sub(r", got .*$", "", exc.reason.removeprefix(f"{exc.where} "))
+    return ConfigError(reason, where=f"{option} {str(getattr(args, dest))!r}")
 
 
 def _int(text: str, where: str) -> int:
