@@ -43,6 +43,7 @@ class CommandParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("exit_on_error", False)  # argparse raises ArgumentError; parse_known_args words it
         super().__init__(*args, **kwargs)
         # The deepest subcommand's default wins, so after parsing this names the command that ran.
         self.set_defaults(command_prog=self.prog)
@@ -54,7 +55,22 @@ class CommandParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         words = list(sys.argv[1:] if args is None else args)
-        return super().parse_known_args(self._attach_dashed_values(words), namespace)
+        try:
+            return super().parse_known_args(self._attach_dashed_values(words), namespace)
+        except argparse.ArgumentError as exc:
+            self.error(self._describe(exc))
+
+    def _describe(self, exc: argparse.ArgumentError) -> str:
+        """argparse's words, or ``--timeout '-5s': ...`` for a value judged by ``pytest_prodgate.arguments``.
+
+        Those types start their messages with the value given (argparse's own never start with a quote).
+        """
+        names = (exc.argument_name or "").split("/")
+        action = self._option(names[0])
+        judged = action is not None and getattr(action.type, "__module__", None) == "pytest_prodgate.arguments"
+        if judged and exc.message.startswith("'"):
+            return f"{names[0]} {exc.message}"
+        return str(exc)
 
     def _option(self, word: str) -> argparse.Action | None:
         """The action of one of this parser's options spelt ``word`` (or its unambiguous beginning)."""
