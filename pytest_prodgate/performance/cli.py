@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_prodgate.arguments import duration, positive_duration
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import format_results
 from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, normalise
-from pytest_prodgate.thresholds import parse_duration
 
 # The engine (httpx, httptools, hdrhistogram) is imported in ``run``, so ``prodgate --help`` stays fast.
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,8 +41,6 @@ OPTIONS = {
     "read_timeout": ("--timeout", "timeout"),
     "connect_timeout": ("--connect-timeout", "connect_timeout"),
 }
-# Duration options, and whether zero is allowed.
-DURATIONS = {"duration": False, "read_timeout": False, "connect_timeout": False, "ramp_up": True, "think_time": True}
 
 
 def register(subparsers: Any) -> None:
@@ -55,10 +53,10 @@ def register(subparsers: Any) -> None:
     model.add_argument(
         "--rate", "-r", type=float, help="Arrivals per second (open model; latency from the scheduled time)"
     )
-    model.add_argument("--duration", "-d", help="How long to run, e.g. 10s or 2m (default 10s)")
+    model.add_argument("--duration", "-d", type=positive_duration, help="How long to run, e.g. 10s or 2m (default 10s)")
     model.add_argument("--iterations", "-n", type=int, help="Stop after this many requests or flows in all")
-    model.add_argument("--ramp-up", default="0s", help="Start the users evenly over this time")
-    model.add_argument("--think-time", default="0s", help="Pause between a user's requests")
+    model.add_argument("--ramp-up", type=duration, default="0s", help="Start the users evenly over this time")
+    model.add_argument("--think-time", type=duration, default="0s", help="Pause between a user's requests")
     model.add_argument("--max-connections", type=int, default=1000, help="Open model: most connections to open")
     model.add_argument("--workers", "-w", default="1", help="Processes to run the load in, a number or auto")
     model.add_argument(
@@ -68,8 +66,8 @@ def register(subparsers: Any) -> None:
     target.add_argument(
         "--header", "-H", action="append", default=[], metavar="'NAME: VALUE'", help="Extra request header; repeatable"
     )
-    target.add_argument("--timeout", default="10s", help="Read timeout per request")
-    target.add_argument("--connect-timeout", default="5s", help="Connect timeout")
+    target.add_argument("--timeout", type=positive_duration, default="10s", help="Read timeout per request")
+    target.add_argument("--connect-timeout", type=positive_duration, default="5s", help="Connect timeout")
     target.add_argument("--insecure", "-k", action="store_true", help="Do not verify the TLS certificate")
     target.add_argument("--ca-bundle", metavar="PATH", help="Verify TLS against this CA bundle")
     target.add_argument("--no-smoke", action="store_true", help="Skip the smoke request of each scenario")
@@ -176,7 +174,6 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario:
         scenarios = [s for path in args.scenario for s in load_scenario_file(path)]
     workers: Any = args.workers if args.workers == "auto" else _int(args.workers, "--workers")
-    _check_durations(args)
     try:
         plan = _make_plan(args, scenarios, workers)
     except ConfigError as exc:
@@ -222,22 +219,6 @@ def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, worke
         thresholds=args.threshold,
         quiet=args.quiet,
     )
-
-
-def _check_durations(args: argparse.Namespace) -> None:
-    """Each duration option parses and is positive (``--ramp-up`` and ``--think-time`` may be 0)."""
-    for key, zero_allowed in DURATIONS.items():
-        option, dest = OPTIONS[key]
-        text = getattr(args, dest)
-        if text is None:
-            continue
-        try:
-            seconds = parse_duration(text)
-        except ConfigError:
-            raise ConfigError(f"{option} {text!r} is not a duration. Expected e.g. 500ms, 10s or 2m") from None
-        if seconds < 0 or (seconds == 0 and not zero_allowed):
-            wanted = "must not be negative" if zero_allowed else "must be positive"
-            raise ConfigError(f"a duration {wanted}", where=f"{option} {text!r}")
 
 
 def _as_option_error(exc: ConfigError, args: argparse.Namespace) -> ConfigError:

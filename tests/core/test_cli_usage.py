@@ -121,6 +121,39 @@ def test_exit_is_4_naming_the_option_when_a_timeout_is_negative() -> None:
     assert line == "prodgate load: error: --timeout '-1s': a duration must be positive"
 
 
+# (the words with a value that parses but is out of range, the prog, the line's text after "error: ")
+OUT_OF_RANGE = [
+    (["demo", "--port", "-1"], "prodgate demo", "--port '-1': must be 0 or more"),
+    (["demo", "--port", "70000"], "prodgate demo", "--port '70000': a port is at most 65535"),
+    (["data", "rules.toml", "--timeout", "-5s"], "prodgate data", "--timeout '-5s': a duration must be positive"),
+    (["data", "rules.toml", "--sample-size", "-3"], "prodgate data", "--sample-size '-3': must be 0 or more"),
+    (["load", URL, "--ramp-up", "-1s"], "prodgate load", "--ramp-up '-1s': a duration must not be negative"),
+    (["health", "probe", URL, "--retries", "-1"], "prodgate health probe", "--retries '-1': must be 0 or more"),
+    (
+        ["health", "wait", URL, "--interval", "0s"],
+        "prodgate health wait",
+        "--interval '0s': a duration must be positive",
+    ),
+    (
+        ["health", "tls", "localhost:9", "--timeout", "-1s"],
+        "prodgate health tls",
+        "--timeout '-1s': a duration must be positive",
+    ),
+    (
+        ["health", "headers", URL, "--hsts-min-age", "-1d"],
+        "prodgate health headers",
+        "--hsts-min-age '-1d': a duration must be positive",
+    ),
+]
+
+
+@pytest.mark.parametrize(("words", "prog", "reason"), OUT_OF_RANGE, ids=[" ".join(w[:4]) for w, _, _ in OUT_OF_RANGE])
+def test_exit_is_4_with_one_line_naming_the_option_and_value_when_a_value_is_out_of_range(
+    words: list[str], prog: str, reason: str
+) -> None:
+    assert assert_usage_error(prodgate(*words), prog) == f"{prog}: error: {reason}"
+
+
 def test_exit_is_4_with_one_line_when_a_required_argument_is_missing() -> None:
     assert_usage_error(prodgate("health", "probe"), "prodgate health probe", "required: url")
     assert_usage_error(prodgate("health"), "prodgate health", "required: CHECK")
