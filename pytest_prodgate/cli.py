@@ -15,20 +15,12 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from pytest_prodgate import __version__  # noqa: I001
-from pytest_prodgate.errors import ConfigError, ProdgateError
+from pytest_prodgate.errors import CommandLineError, ConfigError, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.families import CAPABILITIES
 
 # Modules that register a subcommand (from the one table of capabilities); each only if installed.
 SUBCOMMAND_MODULES = tuple(c.cli for c in CAPABILITIES if c.cli)
-
-
-class CommandLineError(ConfigError):
-    """A mistake in the arguments of ``prog`` (``prodgate load``, ``prodgate health probe``...)."""
-
-    def __init__(self, message: str, *, prog: str) -> None:
-        super().__init__(message)
-        self.prog = prog
 
 
 class CommandParser(argparse.ArgumentParser):
