@@ -154,6 +154,18 @@ def test_exit_is_4_with_one_line_naming_the_option_and_value_when_a_value_is_out
     assert assert_usage_error(prodgate(*words), prog) == f"{prog}: error: {reason}"
 
 
+def test_demo_module_exits_4_with_one_line_naming_the_option_when_a_value_is_wrong() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_prodgate.demo", "--port", "-1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = assert_usage_error(done, "python -m pytest_prodgate.demo")
+    assert line == "python -m pytest_prodgate.demo: error: --port '-1': must be 0 or more"
+
+
 def test_exit_is_4_with_one_line_when_a_required_argument_is_missing() -> None:
     assert_usage_error(prodgate("health", "probe"), "prodgate health probe", "required: url")
     assert_usage_error(prodgate("health"), "prodgate health", "required: CHECK")
