@@ -4,7 +4,8 @@ Hierarchy::
 
     ProdgateError                 anything this package raises on purpose
     ├── ConfigError               a configuration mistake a person must fix (key, file, token)
-    │   └── ThresholdError        a malformed threshold expression (points at the bad token)
+    │   ├── ThresholdError        a malformed threshold expression (points at the bad token)
+    │   └── CommandLineError      a mistake in a ``prodgate`` command's arguments (``prog`` names the command)
     ├── TargetError               the target could not be reached or answered nonsense
     │   ├── RequestFailed         a load request got no response (``kind``: connect, timeout, reset)
     │   │   └── ConnectFailed     ... because the connection could not be opened
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CheckFailed",
+    "CommandLineError",
     "ConfigError",
     "ConnectFailed",
     "GateFailed",
@@ -73,6 +75,14 @@ class ConfigError(ProdgateError):
         clone.where = f"{where}, {self.where}" if self.where else where
         Exception.__init__(clone, clone._render())
         return clone
+
+
+class CommandLineError(ConfigError):
+    """A mistake in the arguments of ``prog`` (``prodgate load``, ``prodgate health probe``...): exit code 4."""
+
+    def __init__(self, message: str, *, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class ThresholdError(ConfigError):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_prodgate.arguments import count, positive_duration
 from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.errors import ConfigError, GateFailed, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
@@ -44,10 +45,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--env", metavar="NAME", default=None, help="Environment whose per-rule overrides apply")
     parser.add_argument(
-        "--sample-size", type=int, default=DEFAULT_SAMPLE_SIZE, help="Offending rows shown per failed rule"
+        "--sample-size", type=count, default=DEFAULT_SAMPLE_SIZE, help="Offending rows shown per failed rule"
     )
     parser.add_argument(
-        "--timeout", default=f"{DEFAULT_STATEMENT_TIMEOUT:g}s", help="Statement timeout per query, e.g. 30s"
+        "--timeout",
+        type=positive_duration,
+        default=f"{DEFAULT_STATEMENT_TIMEOUT:g}s",
+        help="Statement timeout per query, e.g. 30s",
     )
     parser.add_argument(
         "--json", type=Path, default=None, metavar="PATH", help="Also write the results as JSON to PATH"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from pytest_prodgate.arguments import port
 from pytest_prodgate.demo.faults import KNOWN_FAULTS
 from pytest_prodgate.exitcodes import ExitCode
 
@@ -13,7 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None
     """The options shared by ``prodgate demo`` and ``python -m pytest_prodgate.demo``."""
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=default_port, help=f"Port to listen on; 0 picks a free one (default {default_port})"
+        "--port",
+        type=port,
+        default=default_port,
+        help=f"Port to listen on; 0 picks a free one (default {default_port})",
     )
     parser.add_argument(
         "--fault",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from pytest_prodgate.arguments import count, positive_duration
 from pytest_prodgate.errors import ConfigError, GateFailed
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.health.headers import DEFAULT_HSTS_MIN_AGE, AuditOptions, audit_headers
@@ -32,16 +33,22 @@ def register(subparsers: Any) -> None:
 
     probe = commands.add_parser("probe", help="One probe with retries")
     probe_options(probe)
-    probe.add_argument("--retries", type=int, default=2, help="Retries after the first attempt (default 2)")
-    probe.add_argument("--deadline", default="30s", help="Longest the probe may take (default 30s)")
-    probe.add_argument("--timeout", default="5s", help="Connect and read timeout of each attempt (default 5s)")
+    probe.add_argument("--retries", type=count, default=2, help="Retries after the first attempt (default 2)")
+    probe.add_argument(
+        "--deadline", type=positive_duration, default="30s", help="Longest the probe may take (default 30s)"
+    )
+    probe.add_argument(
+        "--timeout", type=positive_duration, default="5s", help="Connect and read timeout of each attempt (default 5s)"
+    )
     probe.add_argument("--threshold", action="append", default=[], help="Threshold such as 'latency < 300ms'")
     probe.set_defaults(handler=run_probe)
 
     wait = commands.add_parser("wait", help="Probe until healthy or the timeout passes")
     probe_options(wait)
-    wait.add_argument("--timeout", default="120s", help="How long to wait (default 120s)")
-    wait.add_argument("--interval", default="2s", help="Longest wait between attempts (default 2s)")
+    wait.add_argument("--timeout", type=positive_duration, default="120s", help="How long to wait (default 120s)")
+    wait.add_argument(
+        "--interval", type=positive_duration, default="2s", help="Longest wait between attempts (default 2s)"
+    )
     wait.set_defaults(handler=run_wait)
 
     tls = commands.add_parser("tls", help="Audit a TLS certificate: expiry, hostname, chain, protocol")
@@ -49,13 +56,18 @@ def register(subparsers: Any) -> None:
     tls.add_argument("--server-name", help="Name to send (SNI) and match (default: the host)")
     tls.add_argument("--ca-bundle", help="CA bundle to verify against (default: the system store)")
     tls.add_argument("--threshold", action="append", default=[], help="Default: 'days_left > 14'")
-    tls.add_argument("--timeout", default="10s", help="Connect timeout (default 10s)")
+    tls.add_argument("--timeout", type=positive_duration, default="10s", help="Connect timeout (default 10s)")
     tls.set_defaults(handler=run_tls)
 
     headers = commands.add_parser("headers", help="Audit the security headers of a URL")
     headers.add_argument("url", help="Full URL whose response headers are audited")
     headers.add_argument("--waive", action="append", default=[], metavar="ITEM=REASON", help="Waive an item")
-    headers.add_argument("--hsts-min-age", default=str(DEFAULT_HSTS_MIN_AGE), help="Least HSTS max-age (default 180d)")
+    headers.add_argument(
+        "--hsts-min-age",
+        type=positive_duration,
+        default=str(DEFAULT_HSTS_MIN_AGE),
+        help="Least HSTS max-age (default 180d)",
+    )
     headers.add_argument("--insecure", action="store_true", help="Do not verify the TLS certificate")
     headers.set_defaults(handler=run_headers)
 

@@ -11,10 +11,12 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_prodgate.arguments import duration, positive_duration
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import format_results
@@ -25,6 +27,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.performance.result import LoadResult
 
 __all__ = ["load_scenario_file", "register", "run"]
+
+# The plan's keys (as in [tool.prodgate.performance]) and the option and argument that set each one.
+OPTIONS = {
+    "users": ("--users", "users"),
+    "rate": ("--rate", "rate"),
+    "duration": ("--duration", "duration"),
+    "iterations": ("--iterations", "iterations"),
+    "ramp_up": ("--ramp-up", "ramp_up"),
+    "think_time": ("--think-time", "think_time"),
+    "max_connections": ("--max-connections", "max_connections"),
+    "workers": ("--workers", "workers"),
+    "read_timeout": ("--timeout", "timeout"),
+    "connect_timeout": ("--connect-timeout", "connect_timeout"),
+}
 
 
 def register(subparsers: Any) -> None:
@@ -37,10 +53,10 @@ def register(subparsers: Any) -> None:
     model.add_argument(
         "--rate", "-r", type=float, help="Arrivals per second (open model; latency from the scheduled time)"
     )
-    model.add_argument("--duration", "-d", help="How long to run, e.g. 10s or 2m (default 10s)")
+    model.add_argument("--duration", "-d", type=positive_duration, help="How long to run, e.g. 10s or 2m (default 10s)")
     model.add_argument("--iterations", "-n", type=int, help="Stop after this many requests or flows in all")
-    model.add_argument("--ramp-up", default="0s", help="Start the users evenly over this time")
-    model.add_argument("--think-time", default="0s", help="Pause between a user's requests")
+    model.add_argument("--ramp-up", type=duration, default="0s", help="Start the users evenly over this time")
+    model.add_argument("--think-time", type=duration, default="0s", help="Pause between a user's requests")
     model.add_argument("--max-connections", type=int, default=1000, help="Open model: most connections to open")
     model.add_argument("--workers", "-w", default="1", help="Processes to run the load in, a number or auto")
     model.add_argument(
@@ -50,8 +66,8 @@ def register(subparsers: Any) -> None:
     target.add_argument(
         "--header", "-H", action="append", default=[], metavar="'NAME: VALUE'", help="Extra request header; repeatable"
     )
-    target.add_argument("--timeout", default="10s", help="Read timeout per request")
-    target.add_argument("--connect-timeout", default="5s", help="Connect timeout")
+    target.add_argument("--timeout", type=positive_duration, default="10s", help="Read timeout per request")
+    target.add_argument("--connect-timeout", type=positive_duration, default="5s", help="Connect timeout")
     target.add_argument("--insecure", "-k", action="store_true", help="Do not verify the TLS certificate")
     target.add_argument("--ca-bundle", metavar="PATH", help="Verify TLS against this CA bundle")
     target.add_argument("--no-smoke", action="store_true", help="Skip the smoke request of each scenario")
@@ -148,7 +164,6 @@ def print_table(result: LoadResult, out: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pytest_prodgate.performance.engine import run_plan
-    from pytest_prodgate.performance.plan import make_plan
     from pytest_prodgate.performance.workers import run_workers
 
     if args.users is not None and args.rate is not None:
@@ -159,7 +174,32 @@ def run(args: argparse.Namespace) -> int:
     if args.scenario:
         scenarios = [s for path in args.scenario for s in load_scenario_file(path)]
     workers: Any = args.workers if args.workers == "auto" else _int(args.workers, "--workers")
-    plan = make_plan(
+    try:
+        plan = _make_plan(args, scenarios, workers)
+    except ConfigError as exc:
+        raise _as_option_error(exc, args) from None
+    if plan.workers > 1:
+        result = run_workers(plan, preload=[str(Path(p).resolve()) for p in args.scenario])
+    else:
+        result = run_plan(plan)
+    print_table(result, sys.stdout)
+    judged = result.evaluate(*plan.thresholds)
+    if judged:
+        print(format_results(judged), file=sys.stdout)
+    if args.json:
+        data = result.to_dict()
+        data["thresholds"] = [r.to_dict() for r in judged]
+        data["passed"] = result.failure is None and all(r.passed for r in judged)
+        Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
+    if result.failure or not all(r.passed for r in judged):
+        return int(ExitCode.GATES_FAILED)
+    return int(ExitCode.OK)
+
+
+def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, workers: Any) -> Any:
+    from pytest_prodgate.performance.plan import make_plan
+
+    return make_plan(
         args.url,
         scenarios,
         users=args.users,
@@ -179,22 +219,15 @@ def run(args: argparse.Namespace) -> int:
         thresholds=args.threshold,
         quiet=args.quiet,
     )
-    if plan.workers > 1:
-        result = run_workers(plan, preload=[str(Path(p).resolve()) for p in args.scenario])
-    else:
-        result = run_plan(plan)
-    print_table(result, sys.stdout)
-    judged = result.evaluate(*plan.thresholds)
-    if judged:
-        print(format_results(judged), file=sys.stdout)
-    if args.json:
-        data = result.to_dict()
-        data["thresholds"] = [r.to_dict() for r in judged]
-        data["passed"] = result.failure is None and all(r.passed for r in judged)
-        Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
-    if result.failure or not all(r.passed for r in judged):
-        return int(ExitCode.GATES_FAILED)
-    return int(ExitCode.OK)
+
+
+def _as_option_error(exc: ConfigError, args: argparse.Namespace) -> ConfigError:
+    """The plan's mistake about a key, told about the option that set it and the value given."""
+    if exc.where not in OPTIONS:
+        return exc
+    option, dest = OPTIONS[exc.where]
+    reason = re.sub(r", got .*$", "", exc.reason.removeprefix(f"{exc.where} "))
+    return ConfigError(reason, where=f"{option} {str(getattr(args, dest))!r}")
 
 
 def _int(text: str, where: str) -> int:

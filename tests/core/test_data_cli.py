@@ -56,7 +56,7 @@ def test_cli_exits_4_with_one_line_when_the_rules_file_has_a_mistake(tmp_path: P
     done = _prodgate(str(rules), "--db", _shop(tmp_path, spoilt=False))
     assert done.returncode == 4
     assert done.stderr.splitlines() == [
-        f"prodgate: error: {rules}:1: rule #1 (not_null on products): a not_null rule needs 'column'"
+        f"prodgate data: error: {rules}:1: rule #1 (not_null on products): a not_null rule needs 'column'"
     ]
 
 

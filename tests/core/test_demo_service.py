@@ -87,7 +87,7 @@ def test_prodgate_demo_exits_4_with_one_line_when_a_fault_is_unknown() -> None:
     assert result.returncode == 4
     assert result.stderr.strip().splitlines() == [
         (
-            "prodgate: error: --fault: unknown fault 'slowly'; known faults: "
+            "prodgate demo: error: --fault: unknown fault 'slowly'; known faults: "
             "slow, errors, not-ready, no-security-headers, bad-data, leak"
         )
     ]

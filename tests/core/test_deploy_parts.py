@@ -234,7 +234,7 @@ def test_deploy_exits_with_usage_error_in_one_line_when_the_config_is_wrong(tmp_
     assert done.returncode == DeployExit.USAGE_ERROR == 4
     assert (
         done.stderr
-        == f"prodgate: error: {tmp_path / 'pyproject.toml'}: [tool.prodgate.deploy.keep] must be an integer, got 'many'\n"
+        == f"prodgate deploy: error: {tmp_path / 'pyproject.toml'}: [tool.prodgate.deploy.keep] must be an integer, got 'many'\n"
     )
     assert not (tmp_path / ".prodgate").exists()
 
