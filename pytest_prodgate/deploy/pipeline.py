@@ -471,16 +471,22 @@ class Deployment:
 
     # -- rollback of the last deployment, by hand ----------------------------------------------
     def _last_deployment(self) -> dict[str, Any] | None:
-        """The newest record of this target that ran steps (not a dry run, a refusal or a rollback-last)."""
-        for record in list_records(self.settings.records_dir, 50):
-            if (
-                record.get("target") == self.settings.target
-                and record.get("kind", "deploy") == "deploy"
-                and not record.get("dry_run")
-                and record.get("steps")
-            ):
-                return record
-        return None
+        """The newest deployment of this target that started its deploy command, else the newest killed one.
+
+        Dry runs, refusals and rollbacks are not deployments; one stopped before its deploy command
+        changed nothing, so an older one that did change something is the one to roll back.
+        """
+        ran = [
+            record
+            for record in list_records(self.settings.records_dir, 50)
+            if record.get("target") == self.settings.target
+            and record.get("kind", "deploy") == "deploy"
+            and not record.get("dry_run")
+            and record.get("steps")
+        ]
+        changed = [r for r in ran if any(step.get("name") == "run" for step in r["steps"])]
+        killed = [r for r in ran if is_killed(r)]
+        return (changed or killed or ran or [None])[0]
 
     def rollback_last(self) -> DeployExit:
         """Run the configured rollback for the last killed or failed deployment, with its backup."""
