@@ -486,7 +486,8 @@ class Deployment:
         ]
         changed = [r for r in ran if any(step.get("name") == "run" for step in r["steps"])]
         killed = [r for r in ran if is_killed(r)]
-        return (changed or killed or ran or [None])[0]
+        pick = changed or killed or ran
+        return pick[0] if pick else None
 
     def rollback_last(self) -> DeployExit:
         """Run the configured rollback for the last killed or failed deployment, with its backup."""

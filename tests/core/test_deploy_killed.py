@@ -44,7 +44,7 @@ while time.monotonic() < deadline and not Path("never-created").exists():
     time.sleep(0.05)
 '''
 
-BLOCKING_GATE = '''
+BLOCKING_GATE = """
 import subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -57,7 +57,7 @@ def test_blocks_until_killed():
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not Path("never-created").exists():
         time.sleep(0.05)
-'''
+"""
 
 
 def wait_until(condition: Any, what: str, timeout: float = DEADLINE) -> None:
@@ -99,8 +99,11 @@ def group_members(group: int) -> list[int]:
     return members
 
 
-def raw_record(project: Project) -> dict[str, Any]:
-    return project.only_record()
+def on_disk(project: Project, deployment_id: str) -> dict[str, Any]:
+    """The record as its file says, not as history shows it."""
+    path = project.root / ".prodgate" / "deployments" / f"{deployment_id}.json"
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
 
 
 @pytest.mark.parametrize("step", ["gates", "backup", "run", "verify", "rollback"])
@@ -115,7 +118,7 @@ def test_nothing_is_lost_when_the_deploy_is_killed_during_a_step(project: Projec
     running.communicate(timeout=DEADLINE)
 
     # the record was written ahead: it names the step in flight and what it ran, with pids
-    record = raw_record(project)
+    record = project.only_record()
     in_flight = record["steps"][-1]
     assert (in_flight["name"], in_flight["status"]) == (step, "running"), record["steps"]
     assert record["outcome"] == "running" and record["finished"] is None
@@ -155,7 +158,7 @@ def test_nothing_is_lost_when_the_deploy_is_killed_during_a_step(project: Projec
     assert "took over the stale lock of pid" in forced.stdout
     assert f"it had started: {command['command']}" in forced.stdout
     assert f"marked deployment {record['id']} killed in its record" in forced.stdout
-    marked = json.loads((project.root / ".prodgate" / "deployments" / f"{record['id']}.json").read_text())
+    marked = on_disk(project, record["id"])
     assert marked["outcome"] == "killed" and marked["steps"][-1]["status"] == "killed"
 
     # --rollback-last puts everything back as it was before the killed deployment
@@ -173,9 +176,7 @@ def test_nothing_is_lost_when_the_deploy_is_killed_during_a_step(project: Projec
         assert last["outcome"] == "rolled back", rolled.stdout
         assert [s["name"] for s in last["steps"]] == ["rollback", "verify-after-rollback"]
         assert (project.root / "rollback-ran").read_text() == marked["backup_dir"]
-    assert json.loads((project.root / ".prodgate" / "deployments" / f"{record['id']}.json").read_text())[
-        "rolled_back_by"
-    ] == last["id"]
+    assert on_disk(project, record["id"])["rolled_back_by"] == last["id"]
 
 
 def test_rollback_last_refuses_when_the_last_deployment_succeeded(project: Project) -> None:
