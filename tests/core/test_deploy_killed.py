@@ -197,3 +197,28 @@ def test_deploy_leaves_no_stray_file_in_the_project_when_it_succeeds(project: Pr
     added = {p for p in set(project.files()) - before if not p.startswith(".prodgate/")}
     assert added == {"deploy-started", "deploy-finished"}  # what the test project's deploy script writes
     assert not any(Path(p).parts[0] == ".benchmarks" for p in project.files())
+
+
+def test_next_deploy_is_refused_when_a_killed_deployment_lost_its_lock_by_hand(project: Project) -> None:
+    marker = project.root / block_in(project, "run")
+    running = project.start_deploy("--quiet")
+    wait_until(lambda: marker.exists() or running.poll() is not None, "the run step's marker")
+    running.kill()
+    running.communicate(timeout=DEADLINE)
+    dead = project.only_record()
+    for lock in (project.root / ".prodgate").glob("deploy-*.lock"):
+        lock.unlink()  # someone "fixed" the stale lock by removing it
+
+    refused = project.deploy()
+    forced = project.deploy("--force", "--gates", "readiness", "--run", f"{PY} deploy.py 3.0.0")
+
+    assert refused.returncode == DeployExit.LOCK_HELD, refused.stdout
+    assert f"deployment {dead['id']} of this target was killed; rerun with --force to go on" in refused.stdout
+    assert forced.returncode == DeployExit.DEPLOYED, forced.stdout
+    assert f"marked deployment {dead['id']} killed in its record" in forced.stdout
+    assert on_disk(project, dead["id"])["outcome"] == "killed"
+    assert [r["outcome"] for r in project.records()] == [
+        "killed",
+        "killed deployment, refused",
+        "deployed and verified",
+    ]
