@@ -33,10 +33,11 @@ from pytest_prodgate.deploy.notify import notify, notify_email
 from pytest_prodgate.deploy.plan import git_commit, render_plan
 from pytest_prodgate.deploy.process import CommandResult, run_command
 from pytest_prodgate.deploy.record import (
+    dead_records,
     dead_run_lines,
     find_killed,
     is_killed,
-    list_records,
+    last_deployment,
     load_record,
     mark_killed,
     new_deployment_id,
@@ -423,18 +424,6 @@ class Deployment:
             self._restore_handlers(previous)
             self.lock.release()
 
-    def _dead_records(self, owner: dict[str, Any] | None) -> list[dict[str, Any]]:
-        """The records of this target's deployments that died: the stale lock's, and any left unmarked."""
-        dead = []
-        if owner and owner.get("deployment"):
-            try:
-                dead.append(load_record(self.settings.records_dir, str(owner["deployment"])))
-            except (OSError, ValueError):
-                pass
-        seen = {r.get("id") for r in dead}
-        dead += [r for r in find_killed(self.settings.records_dir, self.settings.target) if r.get("id") not in seen]
-        return [r for r in dead if r.get("id") != self.id]
-
     def _take_lock(self, *, force: bool | None = None) -> DeployExit | None:
         """Take the target's lock; on refusal, record and say why (and what a dead run had started)."""
         force = self.settings.force if force is None else force
@@ -443,14 +432,16 @@ class Deployment:
         except LockHeld as exc:
             stale = isinstance(exc, StaleLock)
             self.say(f"prodgate deploy: {exc}")
-            for dead in self._dead_records(exc.owner if stale else None):
+            for dead in dead_records(
+                self.settings.records_dir, self.settings.target, exc.owner if stale else None, self.id
+            ):
                 for line in dead_run_lines(dead):
                     self.say(f"  {line}")
             return self._finish(
                 _Stop(DeployExit.LOCK_HELD, "stale lock, refused" if stale else "lock held, refused", str(exc)),
                 notify_people=False,
             )
-        dead_runs = self._dead_records(self.lock.took_over)
+        dead_runs = dead_records(self.settings.records_dir, self.settings.target, self.lock.took_over, self.id)
         if self.lock.took_over:
             self.record["lock_taken_over"] = self.lock.took_over
             self.say(f"prodgate deploy: took over the stale lock of {describe(self.lock.took_over)} (--force)")
@@ -470,31 +461,12 @@ class Deployment:
         return None
 
     # -- rollback of the last deployment, by hand ----------------------------------------------
-    def _last_deployment(self) -> dict[str, Any] | None:
-        """The newest deployment of this target that started its deploy command, else the newest killed one.
-
-        Dry runs, refusals and rollbacks are not deployments; one stopped before its deploy command
-        changed nothing, so an older one that did change something is the one to roll back.
-        """
-        ran = [
-            record
-            for record in list_records(self.settings.records_dir, 50)
-            if record.get("target") == self.settings.target
-            and record.get("kind", "deploy") == "deploy"
-            and not record.get("dry_run")
-            and record.get("steps")
-        ]
-        changed = [r for r in ran if any(step.get("name") == "run" for step in r["steps"])]
-        killed = [r for r in ran if is_killed(r)]
-        pick = changed or killed or ran
-        return pick[0] if pick else None
-
     def rollback_last(self) -> DeployExit:
         """Run the configured rollback for the last killed or failed deployment, with its backup."""
         s = self.settings
         self.record.update(kind="rollback-last", plan=[])
         self.say(f"prodgate deploy {self.id} --rollback-last: target {s.target}")
-        last = self._last_deployment()
+        last = last_deployment(s.records_dir, s.target)
         refusal = self._why_not_roll_back(last)
         if refusal is not None:
             self.say(f"prodgate deploy --rollback-last: {refusal[1]}")

@@ -24,11 +24,13 @@ from typing import Any
 from pytest_prodgate.deploy.lock import owner_alive
 
 __all__ = [
+    "dead_records",
     "dead_run_lines",
     "find_killed",
     "format_history",
     "format_record",
     "is_killed",
+    "last_deployment",
     "last_started",
     "list_records",
     "load_record",
@@ -172,6 +174,41 @@ def find_killed(folder: Path, target: str, *, limit: int = 20) -> list[dict[str,
         for r in list_records(folder, limit)
         if r.get("target") == target and r.get("outcome") == "running" and is_killed(r)
     ]
+
+
+def dead_records(
+    folder: Path, target: str, owner: dict[str, Any] | None, own_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The records of ``target``'s deployments that died: the stale lock ``owner``'s, and any left unmarked."""
+    dead = []
+    if owner and owner.get("deployment"):
+        try:
+            dead.append(load_record(folder, str(owner["deployment"])))
+        except (OSError, ValueError):
+            pass  # a lock without its record (removed, or another records folder): nothing to tell
+    seen = {r.get("id") for r in dead}
+    dead += [r for r in find_killed(folder, target) if r.get("id") not in seen]
+    return [r for r in dead if r.get("id") != own_id]
+
+
+def last_deployment(folder: Path, target: str) -> dict[str, Any] | None:
+    """The newest deployment of ``target`` that started its deploy command, else the newest killed one.
+
+    Dry runs, refusals and rollbacks are not deployments; one stopped before its deploy command
+    changed nothing, so an older one that did change something is the one to roll back.
+    """
+    ran = [
+        record
+        for record in list_records(folder, 50)
+        if record.get("target") == target
+        and record.get("kind", "deploy") == "deploy"
+        and not record.get("dry_run")
+        and record.get("steps")
+    ]
+    changed = [r for r in ran if any(step.get("name") == "run" for step in r["steps"])]
+    killed = [r for r in ran if is_killed(r)]
+    pick = changed or killed or ran
+    return pick[0] if pick else None
 
 
 def format_history(records: list[dict[str, Any]]) -> list[str]:

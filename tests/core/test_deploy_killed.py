@@ -222,3 +222,13 @@ def test_next_deploy_is_refused_when_a_killed_deployment_lost_its_lock_by_hand(p
         "killed deployment, refused",
         "deployed and verified",
     ]
+
+
+def test_rollback_last_refuses_when_no_rollback_is_configured(project: Project) -> None:
+    project.configure(rollback=[])
+
+    refused = project.deploy("--rollback-last")
+
+    assert refused.returncode == DeployExit.USAGE_ERROR, refused.stdout
+    assert "no rollback commands are configured (rollback in [tool.prodgate.deploy])" in refused.stdout
+    assert project.records() == []
