@@ -49,7 +49,14 @@ def register(subparsers: Any) -> None:
     deploy.add_argument(
         "--dry-run", action="store_true", help="Show the plan and run the pre-deploy gates; change nothing"
     )
-    deploy.add_argument("--force", action="store_true", help="Take over a stale lock left by a dead deployment")
+    deploy.add_argument(
+        "--force", action="store_true", help="Take over a stale lock left by a dead deployment and mark it killed"
+    )
+    deploy.add_argument(
+        "--rollback-last",
+        action="store_true",
+        help="Run the configured rollback for the last killed or failed deployment, with its backup",
+    )
     deploy.add_argument(
         "--wait", metavar="SECONDS", type=float, default=0.0, help="Wait up to this long for a held lock"
     )
@@ -112,6 +119,11 @@ def run_deploy(args: argparse.Namespace) -> int:
         "quiet": args.quiet or None,
     }
     settings = load_settings(args, overrides)
+    if args.rollback_last:
+        if settings.dry_run:
+            print("prodgate: error: --rollback-last cannot be a dry run", file=sys.stderr)
+            return int(DeployExit.USAGE_ERROR)
+        return int(Deployment(settings).rollback_last())
     if not settings.run and not settings.dry_run:
         print(
             "prodgate: error: nothing to deploy: set run in [tool.prodgate.deploy] or pass --run CMD", file=sys.stderr
@@ -121,7 +133,7 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from pytest_prodgate.deploy.record import format_history, format_record, list_records, load_record
+    from pytest_prodgate.deploy.record import format_history, format_record, list_records, load_record, seen_as
 
     settings = load_settings(args)
     if args.id:
@@ -130,11 +142,11 @@ def run_history(args: argparse.Namespace) -> int:
         except FileNotFoundError as exc:
             print(f"prodgate: error: {exc}", file=sys.stderr)
             return int(DeployExit.USAGE_ERROR)
-        lines = [json.dumps(record, indent=2)] if args.json else format_record(record)
+        lines = [json.dumps(seen_as(record), indent=2)] if args.json else format_record(record)
     else:
         records = list_records(settings.records_dir, args.limit)
         if args.json:
-            lines = [json.dumps(records, indent=2)]
+            lines = [json.dumps([seen_as(r) for r in records], indent=2)]
         elif not records:
             lines = [f"no deployments recorded in {settings.records_dir}"]
         else:

@@ -3,7 +3,8 @@
 Every step is a real subprocess in its own process group, bounded by its own timeout, its output
 echoed and its tail kept (secrets masked). The pre-deploy gates and the verification run pytest with
 ``--prodgate-json`` and are decided on that report. SIGINT/SIGTERM stop the running step; what follows
-(rollback or not) is the rollback policy's call. The record is rewritten after every step.
+(rollback or not) is the rollback policy's call. The record is written ahead: when a step starts
+(what it is about to run, then its pid), and when it ends, so a killed deploy leaves a true trace.
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ from pytest_prodgate.deploy.lock import DeployLock, LockHeld, StaleLock, describ
 from pytest_prodgate.deploy.notify import notify, notify_email
 from pytest_prodgate.deploy.plan import git_commit, render_plan
 from pytest_prodgate.deploy.process import CommandResult, run_command
-from pytest_prodgate.deploy.record import new_deployment_id, now_iso, write_record
+from pytest_prodgate.deploy.record import (
+    dead_records,
+    dead_run_lines,
+    find_killed,
+    is_killed,
+    last_deployment,
+    load_record,
+    mark_killed,
+    new_deployment_id,
+    now_iso,
+    write_record,
+)
 from pytest_prodgate.errors import ProdgateError
 from pytest_prodgate.redact import Redactor, mask_url
 from pytest_prodgate.vcs import COMMIT_VARIABLE
@@ -65,6 +77,8 @@ class Deployment:
         self.signals: list[str] = []
         self.backup_dir: Path | None = None
         self.lock = DeployLock(settings.lock_dir / f"deploy-{slug(settings.target)}.lock", self.id, settings.target)
+        self._current: dict[str, Any] | None = None  # the step in flight, already in the record
+        owner = self.lock.owner_data()
         self.record: dict[str, Any] = {
             "id": self.id,
             "environment": settings.environment,
@@ -74,6 +88,7 @@ class Deployment:
             "host": os.uname().nodename,
             "started": now_iso(),
             "finished": None,
+            "owner": {key: owner[key] for key in ("pid", "host", "process_started")},
             "dry_run": settings.dry_run,
             "outcome": "running",
             "exit_code": None,
@@ -117,6 +132,26 @@ class Deployment:
         env.update(extra)
         return env
 
+    def _begin(self, name: str) -> None:
+        """Record that step ``name`` starts (status ``running``) before anything of it runs."""
+        if self._current is not None and self._current["name"] == name and self._current["status"] == "running":
+            return
+        self._current = {"name": name, "status": "running", "started": now_iso(), "commands": []}
+        self.record["steps"].append(self._current)
+        self.save()
+
+    def _progress(self) -> Any:
+        """A callback writing what a command is about to run, then its process group and pid, ahead."""
+        entry: dict[str, Any] = {}
+
+        def tell(known: dict[str, Any]) -> None:
+            if not entry and self._current is not None:
+                self._current["commands"].append(entry)
+            entry.update(known, status="running")
+            self.save()
+
+        return tell
+
     def _command(self, command: str | list[str], step: str, **env: str) -> CommandResult:
         return run_command(
             command,
@@ -127,6 +162,7 @@ class Deployment:
             tail_lines=self.settings.tail_lines,
             echo=None if self.settings.quiet else self.out,
             interrupted=self._since(len(self.signals)),
+            progress=self._progress(),
         )
 
     def _add_step(
@@ -145,7 +181,13 @@ class Deployment:
             "output_tail": tail,
             **more,
         }
-        self.record["steps"].append(step)
+        current = self._current
+        if current is not None and current["name"] == name and current["status"] == "running":
+            current.clear()
+            current.update(step)  # the step written ahead is now finished, in place
+        else:
+            self.record["steps"].append(step)
+        self._current = None
         self.say(f"    {name} {status}: {reason} ({step['duration']:.1f}s)")
         self.save()
         return step
@@ -155,13 +197,14 @@ class Deployment:
     ) -> tuple[GateDecision, dict[str, Any]]:
         """Run the gates selected by ``expression`` and decide on the JSON report."""
         started = time.time()
+        self._begin(name)
         command = [sys.executable, "-m", "pytest", "-m", expression, "--prodgate-json", str(report_path)]
         command += ["-p", "no:cacheprovider", "-q", *self.settings.pytest_args]
         if self.settings.environment:
             command += ["--prodgate-env", self.settings.environment]
-        if self.settings.dry_run and importlib.util.find_spec("pytest_benchmark") is not None:
-            # pytest-benchmark creates its storage folder in every run; a dry run must not leave one behind.
-            command.append(f"--benchmark-storage=file://{self._scratch.name}/benchmarks")
+        if importlib.util.find_spec("pytest_benchmark") is not None:
+            # pytest-benchmark creates its storage folder in every run: keep it beside the gate reports.
+            command.append(f"--benchmark-storage=file://{report_path.parent / 'benchmarks'}")
         self.say(f"==> {name}: pytest -m {shlex.quote(expression)}")
         report_path.unlink(missing_ok=True)
         result = self._command(command, "verify" if name.startswith("verify") else "gates", PYTHONDONTWRITEBYTECODE="1")
@@ -205,6 +248,7 @@ class Deployment:
             self._add_step("backup", time.time(), "skipped", "no backup configured", [])
             return
         started = time.time()
+        self._begin("backup")
         self.say("==> backup")
         self.backup_dir = make_backup_dir(s.backups_dir, self.id)
         self.record["backup_dir"] = str(self.backup_dir)
@@ -256,6 +300,7 @@ class Deployment:
             self._add_step("run", time.time(), "skipped", "no deploy command", [])
             return None
         started = time.time()
+        self._begin("run")
         self.say(f"==> run: {self.settings.run}")
         result = self._command(self.settings.run, "run")
         self._add_step("run", started, "passed" if result.ok else "failed", result.why(), [result])
@@ -266,6 +311,7 @@ class Deployment:
         started = time.time()
         health: dict[str, Any] = {}
         if s.health_url:
+            self._begin(name)
             self.say(f"==> {name}: waiting until {mask_url(s.health_url)} is healthy")
             wait = wait_until_healthy(
                 s.health_url,
@@ -288,12 +334,14 @@ class Deployment:
             self._add_step(name, started, "passed", "healthy", [], **health)
         return True, "healthy"
 
-    def rollback(self, why: str, code_if_restored: DeployExit, outcome: str) -> _Stop:
+    def rollback(self, why: str, code_if_restored: DeployExit, outcome: str, *, asked: bool = False) -> _Stop:
+        """Run the rollback commands (when the policy allows, or a person ``asked``), then verify again."""
         s = self.settings
-        if not s.rollback or s.rollback_policy != "automatic":
+        if not s.rollback or (s.rollback_policy != "automatic" and not asked):
             policy = "rollback policy is manual" if s.rollback else "no rollback commands are configured"
             return _Stop(DeployExit.NOT_ROLLED_BACK, f"{outcome}, not rolled back", f"{why}; {policy}: needs a person")
         started = time.time()
+        self._begin("rollback")
         self.say("==> rollback")
         results = []
         for command in s.rollback:
@@ -358,18 +406,9 @@ class Deployment:
         self.show_plan()
         if self.settings.dry_run:
             return self._dry_run()
-        try:
-            self.lock.acquire(force=self.settings.force, wait=self.settings.wait)
-        except LockHeld as exc:
-            stale = isinstance(exc, StaleLock)
-            self.say(f"prodgate deploy: {exc}")
-            return self._finish(
-                _Stop(DeployExit.LOCK_HELD, "stale lock, refused" if stale else "lock held, refused", str(exc)),
-                notify_people=False,
-            )
-        if self.lock.took_over:
-            self.record["lock_taken_over"] = self.lock.took_over
-            self.say(f"prodgate deploy: took over the stale lock of {describe(self.lock.took_over)} (--force)")
+        refused = self._take_lock()
+        if refused is not None:
+            return refused
         previous = self._install_handlers()
         try:
             self.save()
@@ -384,6 +423,109 @@ class Deployment:
         finally:
             self._restore_handlers(previous)
             self.lock.release()
+
+    def _take_lock(self, *, force: bool | None = None) -> DeployExit | None:
+        """Take the target's lock; on refusal, record and say why (and what a dead run had started)."""
+        force = self.settings.force if force is None else force
+        try:
+            self.lock.acquire(force=force, wait=self.settings.wait)
+        except LockHeld as exc:
+            stale = isinstance(exc, StaleLock)
+            self.say(f"prodgate deploy: {exc}")
+            for dead in dead_records(
+                self.settings.records_dir, self.settings.target, exc.owner if stale else None, self.id
+            ):
+                for line in dead_run_lines(dead):
+                    self.say(f"  {line}")
+            return self._finish(
+                _Stop(DeployExit.LOCK_HELD, "stale lock, refused" if stale else "lock held, refused", str(exc)),
+                notify_people=False,
+            )
+        dead_runs = dead_records(self.settings.records_dir, self.settings.target, self.lock.took_over, self.id)
+        if self.lock.took_over:
+            self.record["lock_taken_over"] = self.lock.took_over
+            self.say(f"prodgate deploy: took over the stale lock of {describe(self.lock.took_over)} (--force)")
+        elif dead_runs and not force:  # killed, and its lock removed by hand: still needs a look
+            self.lock.release()
+            why = f"deployment {dead_runs[0].get('id')} of this target was killed; rerun with --force to go on"
+            self.say(f"prodgate deploy: {why}")
+            for line in dead_run_lines(dead_runs[0]):
+                self.say(f"  {line}")
+            return self._finish(_Stop(DeployExit.LOCK_HELD, "killed deployment, refused", why), notify_people=False)
+        for dead in dead_runs:
+            for line in dead_run_lines(dead):
+                self.say(f"  {line}")
+            mark_killed(self.settings.records_dir, dead, by=self.id)
+            self.record.setdefault("marked_killed", []).append(dead.get("id"))
+            self.say(f"prodgate deploy: marked deployment {dead.get('id')} killed in its record")
+        return None
+
+    # -- rollback of the last deployment, by hand ----------------------------------------------
+    def rollback_last(self) -> DeployExit:
+        """Run the configured rollback for the last killed or failed deployment, with its backup."""
+        s = self.settings
+        self.record.update(kind="rollback-last", plan=[])
+        self.say(f"prodgate deploy {self.id} --rollback-last: target {s.target}")
+        last = last_deployment(s.records_dir, s.target)
+        refusal = self._why_not_roll_back(last)
+        if refusal is not None:
+            self.say(f"prodgate deploy --rollback-last: {refusal[1]}")
+            return refusal[0]
+        assert last is not None
+        self.record["rolls_back"] = last["id"]
+        owner = read_lock(self.lock.path)
+        dead_ids = {r.get("id") for r in find_killed(s.records_dir, s.target)}
+        if owner and owner_alive(owner) is False:
+            dead_ids.add(owner.get("deployment"))
+        # taking over the lock of the very deployment being rolled back is what --rollback-last is for
+        refused = self._take_lock(force=s.force or dead_ids <= {last["id"]})
+        if refused is not None:
+            return refused
+        previous = self._install_handlers()
+        try:
+            last = load_record(s.records_dir, last["id"])  # as marked by _take_lock
+            names = [step.get("name") for step in last.get("steps", [])]
+            if "run" not in names:
+                stop = _Stop(
+                    DeployExit.DEPLOYED,
+                    "nothing to roll back",
+                    f"deployment {last['id']} ({last.get('outcome')}) never started its deploy command",
+                )
+            else:
+                self.backup_dir = Path(last["backup_dir"])
+                self.record["backup_dir"] = str(self.backup_dir)
+                self.save()
+                why = f"rollback of deployment {last['id']} ({last.get('outcome')}) asked for"
+                stop = self.rollback(why, DeployExit.DEPLOYED, "rolled back", asked=True)
+                if stop.code == DeployExit.DEPLOYED:
+                    stop = _Stop(
+                        DeployExit.DEPLOYED,
+                        "rolled back",
+                        f"rolled back deployment {last['id']} from {self.backup_dir}; healthy again",
+                    )
+            write_record(s.records_dir, {**last, "rolled_back_by": self.id, "rollback_outcome": stop.outcome})
+            return self._finish(stop)
+        finally:
+            self._restore_handlers(previous)
+            self.lock.release()
+
+    def _why_not_roll_back(self, last: dict[str, Any] | None) -> tuple[DeployExit, str] | None:
+        s = self.settings
+        if not s.rollback:
+            return DeployExit.USAGE_ERROR, "no rollback commands are configured (rollback in [tool.prodgate.deploy])"
+        if last is None:
+            return DeployExit.USAGE_ERROR, f"no deployment of target {s.target} in {s.records_dir}"
+        if last.get("rolled_back_by"):
+            return DeployExit.DEPLOYED, f"deployment {last['id']} was already rolled back by {last['rolled_back_by']}"
+        if not is_killed(last) and (last.get("exit_code") == 0 or str(last.get("outcome")).endswith("rolled back")):
+            return (
+                DeployExit.USAGE_ERROR,
+                f"the last deployment {last['id']} ended '{last.get('outcome')}': nothing to roll back",
+            )
+        names = [step.get("name") for step in last.get("steps", [])]
+        if "run" in names and not (last.get("backup_dir") and Path(last["backup_dir"]).is_dir()):
+            return DeployExit.USAGE_ERROR, f"deployment {last['id']} has no backup folder to roll back from"
+        return None
 
     def _dry_run(self) -> DeployExit:
         owner = read_lock(self.lock.path)

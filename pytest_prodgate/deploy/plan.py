@@ -43,7 +43,10 @@ def render_plan(s: DeploySettings, lock_path: Path, deployment_id: str, redactor
     else:
         lines.append(f"rollback  none ({'policy manual' if s.rollback else 'no rollback commands'})")
     lines.append(f"lock      {_shown(lock_path, s.root)}")
-    lines.append(f"record    {_shown(s.records_dir / (deployment_id + '.json'), s.root)}")
+    if s.dry_run:
+        lines.append("record    none: a dry run writes nothing (no lock, record, backup or report file)")
+    else:
+        lines.append(f"record    {_shown(s.records_dir / (deployment_id + '.json'), s.root)}")
     told = [f"{len(s.webhooks)} webhook{'s' if len(s.webhooks) != 1 else ''}"] if s.webhooks else []
     if s.email is not None:
         told.append(f"email to {', '.join(s.email.to)} via {s.email.host}:{s.email.port}")

@@ -1,5 +1,8 @@
 """Running one step's command: a real subprocess in its own process group, bounded, output captured.
 
+Each command runs under a supervisor (``supervisor.py``) that leads the step's process group and
+SIGKILLs that group when the deploy process dies, however it dies: a killed deploy leaves no orphan.
+
 The output goes to a temporary file, not a pipe: a deploy script that starts a background service
 keeps its inherited pipe open forever, and a full pipe would block a chatty one. The file is read
 as the step runs (echoed line by line, secrets masked) and its tail is kept for the record.
@@ -8,6 +11,7 @@ as the step runs (echoed line by line, secrets masked) and its tail is kept for 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -18,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from pytest_prodgate.deploy import supervisor
 from pytest_prodgate.redact import Redactor
 
 __all__ = ["CommandResult", "run_command", "stop_group"]
@@ -38,6 +43,8 @@ class CommandResult:
     timed_out: bool = False
     interrupted: str | None = None  # the signal name when the deployment was interrupted
     error: str | None = None  # why it could not start
+    pid: int | None = None  # the command's own pid
+    process_group: int | None = None  # the step's process group (the supervisor's pid)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +69,8 @@ class CommandResult:
             "timed_out": self.timed_out,
             "interrupted": self.interrupted,
             "error": self.error,
+            "pid": self.pid,
+            "process_group": self.process_group,
             "output_tail": self.tail,
         }
 
@@ -94,56 +103,110 @@ def run_command(
     echo: IO[str] | None = None,
     prefix: str = "  | ",
     interrupted: Callable[[], str | None] = lambda: None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> CommandResult:
-    """Run ``command`` (a shell string or an argv list), stopping it on timeout or interruption."""
+    """Run ``command`` (a shell string or an argv list), stopping it on timeout or interruption.
+
+    ``progress`` is called with what is known about the command (``command``, then ``process_group``,
+    then ``pid``) before it starts and as each becomes known, so a record can be written ahead.
+    """
     shown = command if isinstance(command, str) else " ".join(command)
     shown = redactor.text(shown)
+    known: dict[str, Any] = {"command": shown, "process_group": None, "pid": None}
+    tell = progress or (lambda info: None)
+    tell(known)
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
     started = time.time()
     clock = time.monotonic()
     tail: deque[str] = deque(maxlen=tail_lines)
+    watch_r, watch_w = os.pipe()  # the deploy holds watch_w alone: its end closing means the deploy is gone
+    report_r, report_w = os.pipe()
     with tempfile.TemporaryFile() as output:
         try:
-            process = subprocess.Popen(
-                command,
-                shell=isinstance(command, str),
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stopping it stops its children too
-            )
-        except OSError as exc:
-            return CommandResult(shown, None, started, 0.0, error=f"could not start: {exc.strerror or exc}")
-        reader = _LineReader(output, redactor, tail, echo, prefix)
-        timed_out = False
-        stopped_by: str | None = None
-        deadline = clock + timeout
-        while True:
             try:
-                process.wait(POLL)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            reader.read()
-            stopped_by = interrupted()
-            if stopped_by:
-                stop_group(process)
-                break
-            if time.monotonic() >= deadline:
-                timed_out = True
-                stop_group(process)
-                break
-        reader.read(final=True)
+                process = subprocess.Popen(
+                    [sys.executable, "-I", "-S", supervisor.__file__, str(watch_r), str(report_w), "--", *argv],
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stopping it stops its children too
+                    pass_fds=(watch_r, report_w),
+                )
+            except OSError as exc:
+                return CommandResult(shown, None, started, 0.0, error=f"could not start: {exc.strerror or exc}")
+            finally:
+                os.close(watch_r)
+                os.close(report_w)
+            known["process_group"] = process.pid
+            tell(known)
+            report = _Report(report_r)
+            reader = _LineReader(output, redactor, tail, echo, prefix)
+            timed_out = False
+            stopped_by: str | None = None
+            deadline = clock + timeout
+            while True:
+                try:
+                    process.wait(POLL)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if report.read() and report.pid is not None and known["pid"] is None:
+                    known["pid"] = report.pid
+                    tell(known)
+                reader.read()
+                stopped_by = interrupted()
+                if stopped_by:
+                    stop_group(process)
+                    break
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    stop_group(process)
+                    break
+            reader.read(final=True)
+            report.read()
+        finally:
+            os.close(watch_w)
+            os.close(report_r)
     return CommandResult(
         command=shown,
-        exit_code=process.returncode,
+        exit_code=None if report.error else process.returncode,
         started=started,
         duration=time.monotonic() - clock,
         tail=list(tail),
         timed_out=timed_out,
         interrupted=stopped_by,
+        error=report.error,
+        pid=report.pid,
+        process_group=process.pid,
     )
+
+
+class _Report:
+    """What the supervisor says about its command: ``pid N`` once started, or ``error: why``."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.data = b""
+        self.pid: int | None = None
+        self.error: str | None = None
+        self.done = False
+
+    def read(self) -> bool:
+        """Read what is there without blocking; True when something new arrived."""
+        if self.done or not select.select([self.fd], [], [], 0)[0]:
+            return False
+        chunk = os.read(self.fd, 4096)
+        if not chunk:
+            self.done = True
+        self.data += chunk
+        for line in self.data.decode(errors="replace").splitlines():
+            if line.startswith("pid ") and line[4:].strip().isdigit():
+                self.pid = int(line[4:])
+            elif line.startswith("error: "):
+                self.error = line[len("error: ") :]
+        return bool(chunk)
 
 
 class _LineReader:

@@ -1,8 +1,14 @@
-"""The record of a deployment: one JSON file per deployment, rewritten atomically after every step.
+"""The record of a deployment: one JSON file per deployment, written ahead of every step.
 
 Written to a temporary file in the same folder, fsynced, then ``os.replace``d over the record, so a
 crash leaves either the previous complete version or the new one, never half a file. The record is
-written when the deployment starts (outcome ``running``), so even a killed deployment leaves a trace.
+written when the deployment starts (outcome ``running``, with its owner: pid, host, process start
+time), again when a step starts (status ``running``, each command line masked, then its process
+group and pid), and when it ends. So the record read at any instant says what may have changed.
+
+A record still ``running`` whose owner process is gone on this host was *killed* (SIGKILL, the OOM
+killer, a power cut): ``seen_as`` shows it so, naming the last step started, and ``mark_killed``
+writes that down for good once a later deployment takes over.
 """
 
 from __future__ import annotations
@@ -15,7 +21,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["format_history", "format_record", "list_records", "load_record", "new_deployment_id", "write_record"]
+from pytest_prodgate.deploy.lock import owner_alive
+
+__all__ = [
+    "dead_records",
+    "dead_run_lines",
+    "find_killed",
+    "format_history",
+    "format_record",
+    "is_killed",
+    "last_deployment",
+    "last_started",
+    "list_records",
+    "load_record",
+    "mark_killed",
+    "new_deployment_id",
+    "seen_as",
+    "write_record",
+]
 
 
 def now_iso(timestamp: float | None = None) -> str:
@@ -81,9 +104,116 @@ def list_records(folder: Path, limit: int | None = None) -> list[dict[str, Any]]
     return records
 
 
+def is_killed(record: dict[str, Any]) -> bool:
+    """Whether the deployment died without finishing: marked so, or still running with its owner gone."""
+    if record.get("outcome") == "killed":
+        return True
+    owner = record.get("owner")
+    return (
+        record.get("outcome") == "running"
+        and not record.get("finished")
+        and isinstance(owner, dict)
+        and owner_alive(owner) is False
+    )
+
+
+def last_started(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The step the deployment had started last (the one in flight when it died)."""
+    steps = [s for s in record.get("steps", []) if isinstance(s, dict)]
+    return steps[-1] if steps else None
+
+
+def seen_as(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` as it stands: a killed deployment shows outcome ``killed`` and why, never ``running``."""
+    if record.get("outcome") != "running" or not is_killed(record):
+        return record
+    seen = dict(record)
+    step = last_started(record)
+    where = f"during the {step.get('name')} step" if step else "before its first step"
+    owner = record.get("owner") or {}
+    seen["outcome"] = "killed"
+    seen["reason"] = f"the deploy process (pid {owner.get('pid')}) died {where} without finishing"
+    return seen
+
+
+def dead_run_lines(record: dict[str, Any]) -> list[str]:
+    """What a killed deployment had started, and what a person should check, one line each."""
+    seen = seen_as(record)
+    lines = [f"deployment {record.get('id')} was killed: {seen.get('reason')}"]
+    step = last_started(record)
+    for command in (step or {}).get("commands", []):
+        lines.append(
+            f"  it had started: {command.get('command')} "
+            f"(pid {command.get('pid')}, process group {command.get('process_group')})"
+        )
+    names = [s.get("name") for s in record.get("steps", [])]
+    if "run" in names:
+        lines.append("  check: the deploy command may have been cut off half way; the target may be partly changed")
+    else:
+        lines.append("  check: the deploy command never started; the target should be unchanged")
+    if record.get("backup_dir"):
+        lines.append(f"  its backup: {record['backup_dir']}; `prodgate deploy --rollback-last` restores it")
+    return lines
+
+
+def mark_killed(folder: Path, record: dict[str, Any], *, by: str | None) -> dict[str, Any]:
+    """Write down for good that ``record``'s deployment was killed (its in-flight step too)."""
+    marked = seen_as(record)
+    marked = {**marked, "outcome": "killed", "killed_detected": now_iso(), "killed_detected_by": by}
+    step = last_started(marked)
+    if step is not None and step.get("status") == "running":
+        marked["steps"] = [*marked["steps"][:-1], {**step, "status": "killed"}]
+    write_record(folder, marked)
+    return marked
+
+
+def find_killed(folder: Path, target: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Records of ``target`` among the newest ``limit`` whose deployment died and is not yet marked."""
+    return [
+        r
+        for r in list_records(folder, limit)
+        if r.get("target") == target and r.get("outcome") == "running" and is_killed(r)
+    ]
+
+
+def dead_records(
+    folder: Path, target: str, owner: dict[str, Any] | None, own_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The records of ``target``'s deployments that died: the stale lock ``owner``'s, and any left unmarked."""
+    dead = []
+    if owner and owner.get("deployment"):
+        try:
+            dead.append(load_record(folder, str(owner["deployment"])))
+        except (OSError, ValueError):
+            pass  # a lock without its record (removed, or another records folder): nothing to tell
+    seen = {r.get("id") for r in dead}
+    dead += [r for r in find_killed(folder, target) if r.get("id") not in seen]
+    return [r for r in dead if r.get("id") != own_id]
+
+
+def last_deployment(folder: Path, target: str) -> dict[str, Any] | None:
+    """The newest deployment of ``target`` that started its deploy command, else the newest killed one.
+
+    Dry runs, refusals and rollbacks are not deployments; one stopped before its deploy command
+    changed nothing, so an older one that did change something is the one to roll back.
+    """
+    ran = [
+        record
+        for record in list_records(folder, 50)
+        if record.get("target") == target
+        and record.get("kind", "deploy") == "deploy"
+        and not record.get("dry_run")
+        and record.get("steps")
+    ]
+    changed = [r for r in ran if any(step.get("name") == "run" for step in r["steps"])]
+    killed = [r for r in ran if is_killed(r)]
+    pick = changed or killed or ran
+    return pick[0] if pick else None
+
+
 def format_history(records: list[dict[str, Any]]) -> list[str]:
     rows = [("ID", "STARTED", "ENV", "TARGET", "COMMIT", "EXIT", "OUTCOME")]
-    for r in records:
+    for r in map(seen_as, records):
         rows.append(
             (
                 str(r.get("id", "?")),
@@ -100,6 +230,7 @@ def format_history(records: list[dict[str, Any]]) -> list[str]:
 
 
 def format_record(record: dict[str, Any]) -> list[str]:
+    record = seen_as(record)
     lines = [
         f"deployment {record.get('id')}: {record.get('outcome')} (exit code {record.get('exit_code')})",
         f"  environment {record.get('environment') or '-'}, target {record.get('target')}, "
@@ -114,6 +245,8 @@ def format_record(record: dict[str, Any]) -> list[str]:
             f"  - {step.get('name')}: {step.get('status')} ({step.get('duration', 0):.1f}s, exit code {code})"
             + (f": {step['reason']}" if step.get("reason") else "")
         )
+        for command in step.get("commands", []) if step.get("status") in ("running", "killed") else []:
+            lines.append(f"      started: {command.get('command')} (pid {command.get('pid')})")
         for line in step.get("output_tail", [])[-10:]:
             lines.append(f"      | {line}")
     for note in record.get("notifications", []):
