@@ -81,7 +81,12 @@ def test_second_deployment_waits_for_the_lock_when_given_wait(project: Project) 
     wait_for_file(project.root / "deploy-started", first)
     second = project.start_deploy("--wait", "90", "--run", f"{PY} deploy.py 3.0.0")
     second_lines: list[str] = []
-    reader = threading.Thread(target=lambda: second_lines.extend(second.stdout or ()), daemon=True)
+
+    def read_second() -> None:
+        for line in second.stdout or ():
+            second_lines.append(line)
+
+    reader = threading.Thread(target=read_second, daemon=True)
     reader.start()
     # The plan is printed just before the lock is taken: once its last line is out, the second
     # deployment is at the lock (and the first cannot finish before "go" is written).
