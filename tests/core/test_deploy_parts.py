@@ -101,14 +101,13 @@ def test_only_one_of_many_takes_the_lock_when_they_race(tmp_path: Path) -> None:
     assert codes == [0, 14, 14, 14]
 
 
-def test_deployment_ids_sort_by_start_time_when_made_a_millisecond_apart() -> None:
-    # Read the stamp from the id, rather than sleeping and hoping the clock moved between two calls.
+def test_deployment_id_starts_with_its_fixed_width_utc_stamp_when_made() -> None:
+    # Fixed width, stamp first: ids sort by start time (read from the id, rather than sleeping
+    # between two calls and hoping the clock moved).
     made = new_deployment_id()
     assert re.fullmatch(r"\d{8}T\d{9}Z-[0-9a-f]{6}", made), made
     stamp = datetime.datetime.strptime(made[:15] + "+0000", "%Y%m%dT%H%M%S%z")
     assert abs(stamp - datetime.datetime.now(datetime.timezone.utc)) < datetime.timedelta(hours=1)
-    ids = [f"20261123T130133{ms:03d}Z-{tail}" for ms, tail in ((41, "ffffff"), (42, "000000"), (999, "000001"))]
-    assert sorted(ids) == ids  # the stamp decides, the random tail only breaks ties
 
 
 def test_record_is_replaced_whole_and_listed_newest_first_when_rewritten(tmp_path: Path) -> None:
@@ -191,7 +190,7 @@ def test_health_wait_gives_up_when_the_deadline_passes_and_succeeds_when_healthy
         server.shutdown()
         server.server_close()
     # Bounded in count by the policy: one attempt, then at most one per half interval (the most jitter takes off).
-    # A 2 s wait leaves room for a retry even when one request takes ten times its usual ~50 ms.
+    # A 2 s wait leaves room for a retry even when a busy machine makes one request take a second.
     assert (down.healthy, down.last) == (False, "503") and 2 <= down.attempts <= 2 / (0.1 / 2) + 1
     assert (up.healthy, up.attempts, up.last) == (True, 1, "200")
 
