@@ -135,7 +135,7 @@ class Shop:
     def ready_status(self) -> int:
         return httpx.get(self.base_url + "/health/ready", timeout=5).status_code
 
-    def wait_for_version(self, version: str, timeout: float = 5.0) -> str:
+    def wait_for_version(self, version: str, timeout: float = 60.0) -> str:
         """The demo re-reads its state file at most every 0.2 s; wait (bounded) for a switch to show."""
         deadline = time.monotonic() + timeout
         seen = self.version()
@@ -272,7 +272,7 @@ class Project:
         }
 
 
-def gone(pid: int, within: float = 10.0) -> bool:
+def gone(pid: int, within: float = 60.0) -> bool:
     """Whether ``pid`` ends (or is left a zombie) within ``within`` seconds: a killed process takes a moment."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:

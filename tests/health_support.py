@@ -71,11 +71,11 @@ def serve(app: Any) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     if not server.started:
-        raise RuntimeError("the test server did not start within 10 s")
+        raise RuntimeError("the test server did not start within 60 s")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -164,7 +164,7 @@ class MisbehavingServer:
         stop = asyncio.Event()
         thread = threading.Thread(target=lambda: loop.run_until_complete(self._main(stop)), daemon=True)
         thread.start()
-        if not self.started.wait(5):
+        if not self.started.wait(60):
             raise RuntimeError("test server did not start")
         try:
             yield self
@@ -193,7 +193,7 @@ def uvicorn_server(app: Any = fixed_delay_app) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")

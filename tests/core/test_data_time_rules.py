@@ -14,7 +14,12 @@ from pytest_prodgate.data.runner import DataChecker
 from pytest_prodgate.thresholds import Verdict
 from tests import data_shop
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """The time a test's rows are stamped relative to: taken when the test starts, not at import,
+    so the ages the rules measure (from their own clock, moments later) match within seconds."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
@@ -35,8 +40,8 @@ def _events(url: str, column_type: sa.types.TypeEngine[object], stamps: list[obj
     engine.dispose()
 
 
-def test_future_and_stale_timestamps_are_found_when_stored_as_naive_utc(url: str) -> None:
-    naive = NOW.replace(tzinfo=None)
+def test_future_and_stale_timestamps_are_found_when_stored_as_naive_utc(url: str, now: dt.datetime) -> None:
+    naive = now.replace(tzinfo=None)
     _events(
         url, sa.DateTime(), [naive - dt.timedelta(days=3), naive + dt.timedelta(hours=2), naive - dt.timedelta(days=2)]
     )
@@ -56,17 +61,19 @@ def test_future_and_stale_timestamps_are_found_when_stored_as_naive_utc(url: str
         )
 
 
-def test_timestamps_with_time_zone_are_compared_in_utc_when_postgresql_stores_them(tmp_path: Path) -> None:
+def test_timestamps_with_time_zone_are_compared_in_utc_when_postgresql_stores_them(
+    tmp_path: Path, now: dt.datetime
+) -> None:
     with data_shop.database("postgresql", tmp_path) as url:
-        _check_time_zones(url)
+        _check_time_zones(url, now)
 
 
-def _check_time_zones(url: str) -> None:
+def _check_time_zones(url: str, now: dt.datetime) -> None:
     berlin = dt.timezone(dt.timedelta(hours=2))
     _events(
         url,
         sa.DateTime(timezone=True),
-        [(NOW + dt.timedelta(minutes=30)).astimezone(berlin), NOW - dt.timedelta(hours=1)],
+        [(now + dt.timedelta(minutes=30)).astimezone(berlin), now - dt.timedelta(hours=1)],
     )
     with DataChecker(url) as checker:
         assert (
@@ -78,11 +85,13 @@ def _check_time_zones(url: str) -> None:
         assert fresh.figures["newest_age"] == pytest.approx(3600, abs=120)
 
 
-def test_text_timestamps_in_iso_spellings_are_normalised_when_sqlite_stores_them(tmp_path: Path) -> None:
+def test_text_timestamps_in_iso_spellings_are_normalised_when_sqlite_stores_them(
+    tmp_path: Path, now: dt.datetime
+) -> None:
     url = f"sqlite:///{tmp_path / 'events.db'}"
-    future = (NOW + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    past = (NOW - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
-    _events(url, sa.Text(), [past, future, (NOW - dt.timedelta(days=9)).isoformat()])
+    future = (now + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    past = (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    _events(url, sa.Text(), [past, future, (now - dt.timedelta(days=9)).isoformat()])
     with DataChecker(url) as checker:
         found = checker.run(make_rule("no_future", {"table": "events", "column": "at"}))
         assert [row[0] for row in found.sample] == [2]

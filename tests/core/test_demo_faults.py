@@ -57,8 +57,9 @@ def _latencies(base_url: str, path: str, count: int) -> list[float]:
 def test_catalogue_is_300ms_slower_when_the_slow_fault_is_on(healthy: DemoService, slow: DemoService) -> None:
     slowed = _latencies(slow.base_url, "/products", 5)
     normal = _latencies(healthy.base_url, "/products", 5)
-    assert min(slowed) >= 0.3
-    assert statistics.median(normal) < min(slowed) - 0.2
+    assert min(slowed) >= 0.3  # the fault's sleep is a floor
+    # Medians against medians: whatever a busy machine adds, it adds to both.
+    assert statistics.median(slowed) - statistics.median(normal) > 0.2
     for path in ("/", "/search?q=tea", "/products/1", "/categories", "/categories/tea"):
         assert min(_latencies(slow.base_url, path, 1)) >= 0.3, path
 

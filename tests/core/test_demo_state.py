@@ -25,7 +25,7 @@ def _write(path: Path, data: Any) -> None:
     scratch.replace(path)
 
 
-def _eventually(probe: Callable[[], Any], expected: Any, timeout: float = 5.0) -> Any:
+def _eventually(probe: Callable[[], Any], expected: Any, timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         seen = probe()

@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from pytest_prodgate.deploy.exitcodes import DeployExit
 from tests.deploy_project import ORDERS, PY, Project, gone, project, shop, step, step_names  # noqa: F401 (fixtures)
+from tests.waiting import wait_for
 
 
 def wait_for_file(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -78,17 +80,30 @@ def test_second_deployment_waits_for_the_lock_when_given_wait(project: Project) 
     first = project.start_deploy()
     wait_for_file(project.root / "deploy-started", first)
     second = project.start_deploy("--wait", "90", "--run", f"{PY} deploy.py 3.0.0")
-    time.sleep(0.5)  # let the second one find the lock held
-    assert second.poll() is None
+    second_lines: list[str] = []
+
+    def read_second() -> None:
+        for line in second.stdout or ():
+            second_lines.append(line)
+
+    reader = threading.Thread(target=read_second, daemon=True)
+    reader.start()
+    # The plan is printed just before the lock is taken: once its last line is out, the second
+    # deployment is at the lock (and the first cannot finish before "go" is written).
+    wait_for(lambda: any(line.startswith("     record ") for line in second_lines), what="the second deployment's plan")
+    assert second.poll() is None, "".join(second_lines)
 
     (project.root / "go").write_text("")
     first_output, _ = first.communicate(timeout=120)
-    second_output, _ = second.communicate(timeout=120)
+    second.wait(120)
+    reader.join(60)
+    second_output = "".join(second_lines)
 
     assert first.returncode == 0, first_output
     assert second.returncode == 0, second_output
     first_record, second_record = project.records()
-    assert first_record["finished"] <= second_record["steps"][0]["started"]
+    # The second began while the first held the lock, and its steps only after the first had finished.
+    assert second_record["started"] < first_record["finished"] <= second_record["steps"][0]["started"]
     assert project.shop.wait_for_version("3.0.0") == "3.0.0"
 
 

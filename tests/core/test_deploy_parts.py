@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from pytest_prodgate.deploy.record import list_records, load_record, new_deploym
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.redact import Redactor
 from tests.deploy_project import gone
+from tests.waiting import wait_for
 
 
 def test_step_is_stopped_with_its_children_when_it_times_out(tmp_path: Path) -> None:
@@ -87,17 +89,30 @@ def test_only_one_of_many_takes_the_lock_when_they_race(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from pytest_prodgate.deploy.lock import DeployLock, LockHeld\n"
         "lock = DeployLock(Path(sys.argv[1]), sys.argv[2], 'shop')\n"
         "try:\n    lock.acquire()\nexcept LockHeld:\n    sys.exit(14)\n"
-        "import time; time.sleep(1.5)\n"
+        "while not Path(sys.argv[3]).exists():\n    import time; time.sleep(0.02)\n"
     )
-    racers = [subprocess.Popen([sys.executable, "-c", code, str(path), f"d{i}"]) for i in range(4)]
+    release = tmp_path / "release"
+    racers = [subprocess.Popen([sys.executable, "-c", code, str(path), f"d{i}", str(release)]) for i in range(4)]
+    try:  # the winner holds the lock until the other three have been refused, however slowly they start
+        wait_for(lambda: sum(p.poll() is not None for p in racers) >= 3, what="three of the four racers to finish")
+    finally:
+        release.touch()
     codes = sorted(p.wait(60) for p in racers)
     assert codes == [0, 14, 14, 14]
 
 
+def test_deployment_id_starts_with_its_fixed_width_utc_stamp_when_made() -> None:
+    # Fixed width, stamp first: ids sort by start time (read from the id, rather than sleeping
+    # between two calls and hoping the clock moved).
+    made = new_deployment_id()
+    assert re.fullmatch(r"\d{8}T\d{9}Z-[0-9a-f]{6}", made), made
+    stamp = datetime.datetime.strptime(made[:15] + "+0000", "%Y%m%dT%H%M%S%z")
+    assert abs(stamp - datetime.datetime.now(datetime.timezone.utc)) < datetime.timedelta(hours=1)
+
+
 def test_record_is_replaced_whole_and_listed_newest_first_when_rewritten(tmp_path: Path) -> None:
-    first_id, second_id = new_deployment_id(), None
-    time.sleep(0.002)
-    second_id = new_deployment_id()
+    # Fixed ids a millisecond apart: the order is the ids', not the clock's resolution.
+    first_id, second_id = "20261123T130133041Z-ffffff", "20261123T130133042Z-000000"
     write_record(tmp_path, {"id": first_id, "outcome": "running", "steps": []})
     write_record(tmp_path, {"id": first_id, "outcome": "deployed and verified", "steps": [{"name": "run"}]})
     write_record(tmp_path, {"id": second_id, "outcome": "running"})
@@ -168,14 +183,15 @@ def test_health_wait_gives_up_when_the_deadline_passes_and_succeeds_when_healthy
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/health/ready"
     try:
-        down = wait_until_healthy(url, timeout=0.5, interval=0.1)
+        down = wait_until_healthy(url, timeout=2, interval=0.1)
         status["code"] = 200
         up = wait_until_healthy(url, timeout=5, interval=0.1)
     finally:
         server.shutdown()
         server.server_close()
     # Bounded in count by the policy: one attempt, then at most one per half interval (the most jitter takes off).
-    assert (down.healthy, down.last) == (False, "503") and 2 <= down.attempts <= 0.5 / (0.1 / 2) + 1
+    # A 2 s wait leaves room for a retry even when a busy machine makes one request take a second.
+    assert (down.healthy, down.last) == (False, "503") and 2 <= down.attempts <= 2 / (0.1 / 2) + 1
     assert (up.healthy, up.attempts, up.last) == (True, 1, "200")
 
 

@@ -52,7 +52,9 @@ def test_probe_fails_with_the_connection_error_within_its_deadline_when_nothing_
         probe.get("/health")
     result = caught.value.result
     assert result is not None and result.response is None
-    assert result.total_time <= policy.deadline + 0.5  # bounded by the deadline, not by the 10 000 attempts
+    # Bounded by the deadline, not by the 10 000 attempts (over half an hour of backoff); a busy machine
+    # may overshoot the deadline a little, never by minutes.
+    assert result.total_time <= policy.deadline + 10
     assert result.stop_reason == "deadline of 1.5 s reached"
     assert {a.error for a in result.attempts} == {"connection refused"}
     message = str(caught.value)
@@ -67,7 +69,7 @@ def test_probe_fails_on_the_read_timeout_when_the_server_accepts_and_never_answe
     result = caught.value.result
     assert result is not None
     assert [a.error for a in result.attempts] == ["read timeout", "read timeout"]
-    assert all(0.25 <= a.latency < 2 for a in result.attempts)
+    assert all(0.25 <= a.latency < policy.deadline / 2 for a in result.attempts)  # cut by the read timeout
     assert "no response (read timeout)" in str(caught.value)
 
 
@@ -76,7 +78,7 @@ def test_read_timeout_is_cut_to_the_deadline_when_less_time_is_left() -> None:
     with silent_server() as port, pytest.raises(ProbeFailed) as caught:
         Probe(f"http://127.0.0.1:{port}", policy=policy).get("/health")
     result = caught.value.result
-    assert result is not None and result.total_time < 2
+    assert result is not None and result.total_time < 15  # cut to the deadline, far short of the 30 s read timeout
     assert result.attempts[0].error == "read timeout"
 
 
@@ -177,7 +179,7 @@ def test_async_probe_fails_within_its_deadline_when_nothing_listens() -> None:
     probe = AsyncProbe(f"http://127.0.0.1:{free_port()}", policy=RetryPolicy(attempts=1000, deadline=1, backoff=0.05))
     with pytest.raises(ProbeFailed) as caught:
         asyncio.run(probe.wait_until_healthy("/health", timeout="1s", interval="100ms"))
-    assert caught.value.result is not None and caught.value.result.total_time < 1.5
+    assert caught.value.result is not None and caught.value.result.total_time < 10  # not 1000 attempts' worth
     assert "connection refused" in str(caught.value)
 
 
@@ -201,9 +203,9 @@ def test_health_core_imports_when_pytest_is_unavailable() -> None:
 
 
 async def _trickle(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Headers at once, then one byte every 100 ms for 3 s: each read is quick, the body is not."""
+    """Headers at once, then one byte every 100 ms for 30 s: each read is quick, the body is not."""
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    for _ in range(30):
+    for _ in range(300):
         await send({"type": "http.response.body", "body": b"x", "more_body": True})
         await asyncio.sleep(0.1)
     await send({"type": "http.response.body", "body": b""})
@@ -214,7 +216,7 @@ def test_probe_stops_at_the_deadline_when_the_body_trickles_in() -> None:
     with serve(_trickle) as url, pytest.raises(ProbeFailed) as caught:
         Probe(url, policy=policy).get("/slow")
     result = caught.value.result
-    assert result is not None and result.total_time < 2
+    assert result is not None and result.total_time < 10  # the deadline ends it, not the 30 s body
     assert result.attempts[0].error == "read timeout"
     assert "deadline of 0.8 s reached while reading the body" in result.attempts[0].detail
 

@@ -43,7 +43,7 @@ def test_a_hanging_request_is_a_timeout_when_the_read_timeout_passes(server: Mis
     result = run_load(
         server.url, [Template("/hang", name="hang")], users=2, duration="1s", read_timeout="300ms", smoke=False
     )
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # the hang lasts an hour; the read timeout ends each wait
     assert kinds(result) == {"errors_timeout": result.figures["requests"]}
     assert result.figures["requests"] >= 2
     assert result.figures["max"] >= 0.3  # a timed-out request counts at least its wait
@@ -68,8 +68,8 @@ def test_failed_checks_are_errors_when_a_flow_checks(server: MisbehavingServer) 
 def test_a_dead_target_fails_with_the_reason_when_nothing_listens() -> None:
     url = f"http://127.0.0.1:{free_port()}/"
     started = time.monotonic()
-    result = run_load(url, users=5, duration="30s")
-    assert time.monotonic() - started < 3
+    result = run_load(url, users=5, duration="120s")
+    assert time.monotonic() - started < 30  # the smoke run fails at once: no 120 s of refused connections
     assert result.failure is not None and "connection refused" in result.failure
     assert result.figures["errors_connect"] == 1 and result.figures["error_rate"] == 1.0
     assert not result.ok
@@ -79,7 +79,7 @@ def test_connect_errors_are_counted_when_the_target_dies_without_a_smoke_run() -
     url = f"http://127.0.0.1:{free_port()}/"
     started = time.monotonic()
     result = run_load(url, users=2, duration="500ms", smoke=False)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # refused at once, each time: no connect timeouts to sit out
     assert result.figures["errors_connect"] == result.figures["requests"] > 0
     assert result.failure is not None and "connection refused" in result.failure
 

@@ -12,13 +12,14 @@ from tests.servers import MisbehavingServer
 
 
 def test_a_stall_shows_in_p99_when_arrivals_keep_their_schedule() -> None:
-    # The server stalls 1 s every 5 s; 200 arrivals/s keep coming, so ~200 requests wait up to 1 s.
+    # The server stalls 1 s every 5 s; 50 arrivals/s keep coming, so ~50 requests wait up to 1 s
+    # (2 % of them over 0.9 s). A modest rate, so a busy machine still keeps the schedule.
     with MisbehavingServer(stall=1.0, period=5.0, stall_offset=2.0).running() as server:
-        result = run_load(server.url, [Template("/stall", name="stall")], rate=200, duration="5s")
+        result = run_load(server.url, [Template("/stall", name="stall")], rate=50, duration="5s")
     figures = result.figures
-    assert 950 <= figures["requests"] <= 1001
+    assert 240 <= figures["requests"] <= 251
     assert figures["p99"] >= 0.9
-    assert figures["p50"] < 0.1
+    assert figures["p50"] < 0.5  # most arrivals miss the stall: far below it even when the machine is slow
     assert figures["dropped"] == 0
     assert result.model == "open"
 

@@ -104,13 +104,13 @@ def test_the_run_stops_early_when_errors_exceed_what_the_threshold_allows(server
         server.url,
         [Template("/status/500", name="broken")],
         users=2,
-        duration="20s",
+        duration="120s",
         smoke=False,
         abort_on_fail=True,
         thresholds=["error_rate < 1%"],
         interval="200ms",
     )
-    assert result.duration < 5
+    assert result.duration < 30  # far short of the 120 s planned, however slow the machine
     assert result.aborted is not None and "error_rate can no longer pass" in result.aborted
     with pytest.raises(GateFailed, match="aborted early"):
         result.check("error_rate < 1%")
@@ -133,15 +133,15 @@ def test_requests_cut_by_an_abort_are_dropped_when_the_run_stops_early(server: M
         server.url,
         [Template("/status/500", name="broken"), Template("/hang", name="hang")],
         users=4,
-        duration="20s",
-        read_timeout="15s",
+        duration="120s",
+        read_timeout="90s",
         smoke=False,
         abort_on_fail=True,
         thresholds=["errors < 1"],
         interval="200ms",
         seed=5,
     )
-    assert time.monotonic() - started < 4  # no waiting for the hanging requests
+    assert time.monotonic() - started < 30  # no waiting the 90 s read timeout for the hanging requests
     assert result.aborted is not None and "errors" in result.aborted and "it can only grow" in result.aborted
     assert result.figures["hang.dropped"] >= 1
     assert result.figures["hang.requests"] == 0
