@@ -14,7 +14,6 @@ import shlex
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import psutil
 import pytest
 
 from pytest_prodgate.deploy.backup import restore_sqlite
+from tests.waiting import wait_for
 
 PY = shlex.quote(sys.executable)
 HERE = Path(__file__).parent
@@ -137,12 +137,11 @@ class Shop:
 
     def wait_for_version(self, version: str, timeout: float = 60.0) -> str:
         """The demo re-reads its state file at most every 0.2 s; wait (bounded) for a switch to show."""
-        deadline = time.monotonic() + timeout
-        seen = self.version()
-        while seen != version and time.monotonic() < deadline:
-            time.sleep(0.05)
-            seen = self.version()
-        return seen
+        try:
+            wait_for(lambda: self.version() == version, deadline=timeout, interval=0.05)
+        except AssertionError:
+            pass  # the caller asserts on the version it gets back, naming both
+        return self.version()
 
 
 def start_shop(state_file: Path) -> Shop:
@@ -274,15 +273,17 @@ class Project:
 
 def gone(pid: int, within: float = 60.0) -> bool:
     """Whether ``pid`` ends (or is left a zombie) within ``within`` seconds: a killed process takes a moment."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
         try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             return True
-        time.sleep(0.05)
-    return False
+
+    try:
+        return wait_for(ended, deadline=within, interval=0.05)
+    except AssertionError:
+        return False
 
 
 def step_names(record: dict[str, Any]) -> list[str]:

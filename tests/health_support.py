@@ -10,11 +10,12 @@ import json
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import uvicorn
+
+from tests.waiting import wait_for
 
 Headers = Sequence[tuple[str, str]]
 Handler = Callable[[str, int], tuple[int, Headers, bytes]]  # (path, request number) -> response
@@ -71,11 +72,9 @@ def serve(app: Any) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: server.started or not thread.is_alive(), interval=0.01, what="the test server starting")
     if not server.started:
-        raise RuntimeError("the test server did not start within 60 s")
+        raise RuntimeError("the test server stopped before it started")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.waiting import wait_for
+
 REASONS = {
     200: "OK",
     201: "Created",
@@ -193,11 +195,9 @@ def uvicorn_server(app: Any = fixed_delay_app) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
+    wait_for(lambda: server.started or not thread.is_alive(), interval=0.01, what="uvicorn starting")
+    if not server.started:
+        raise RuntimeError("uvicorn stopped before it started")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

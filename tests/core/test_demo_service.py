@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +16,7 @@ import pytest
 from pytest_prodgate.demo import DemoService
 from pytest_prodgate.demo.server import LISTENING
 from pytest_prodgate.errors import TargetError
+from tests.waiting import wait_for
 
 CLEAN_ENV = {"PRODGATE_DEMO_FAULTS": ""}
 
@@ -112,9 +112,7 @@ def test_prodgate_demo_prints_one_address_line_and_exits_0_when_interrupted(tmp_
             env={**os.environ, **CLEAN_ENV},
         )
     try:
-        deadline = time.monotonic() + 60
-        while "\n" not in out.read_text() and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.05)
+        wait_for(lambda: "\n" in out.read_text() or process.poll() is not None, what="the demo's first line")
         match = LISTENING.match(out.read_text().rstrip("\n"))
         assert match is not None, out.read_text()
         assert int(match["pid"]) == process.pid

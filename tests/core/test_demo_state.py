@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from pytest_prodgate.demo import BAD_DATA, DemoService
 from pytest_prodgate.demo.faults import count_bad_data
 from pytest_prodgate.demo.state import DEFAULT_VERSION, Release, StateFile, parse_state
 from pytest_prodgate.errors import ConfigError, TargetError
+from tests.waiting import wait_for
 
 
 def _write(path: Path, data: Any) -> None:
@@ -26,12 +26,11 @@ def _write(path: Path, data: Any) -> None:
 
 
 def _eventually(probe: Callable[[], Any], expected: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = probe()
-        if seen == expected or time.monotonic() > deadline:
-            return seen
-        time.sleep(0.05)
+    try:
+        wait_for(lambda: probe() == expected, deadline=timeout, interval=0.05)
+    except AssertionError:
+        pass  # the caller compares what it gets back, naming both
+    return probe()
 
 
 def test_version_and_faults_switch_live_when_the_state_file_changes(tmp_path: Path) -> None:

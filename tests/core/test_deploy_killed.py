@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.deploy_project import (  # noqa: F401 (fixtures)
     project,
     shop,
 )
+from tests.waiting import wait_for
 
 DEADLINE = 60.0  # generous: a loaded CI machine is slow, and nothing here waits on a clock otherwise
 
@@ -61,10 +61,7 @@ def test_blocks_until_killed():
 
 
 def wait_until(condition: Any, what: str, timeout: float = DEADLINE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout}s"
-        time.sleep(0.05)
+    wait_for(condition, deadline=timeout, interval=0.05, what=what)
 
 
 def block_in(project: Project, step: str) -> str:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from pytest_prodgate.deploy.exitcodes import DeployExit
@@ -18,11 +17,11 @@ from tests.waiting import wait_for
 
 
 def wait_for_file(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
+    def appeared() -> bool:
         assert process.poll() is None, process.communicate()[0]
-        assert time.monotonic() < deadline, f"{path.name} did not appear within {timeout}s"
-        time.sleep(0.05)
+        return path.exists()
+
+    wait_for(appeared, deadline=timeout, interval=0.05, what=f"{path.name} appearing")
 
 
 def lock_file(project: Project) -> Path:
