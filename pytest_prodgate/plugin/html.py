@@ -1,14 +1,19 @@
 """pytest-html integration (controller only): the gate summary on top, gate columns, each gate's detail.
 
-Registered by ``report/plugin.py`` when ``--html`` is given and this process is not an xdist worker,
-the way pytest-html registers its own reporter.
+Registered by ``plugin/report.py`` when ``--html`` is given and this process is not an xdist worker,
+the way pytest-html registers its own reporter. The report glue hands it what it needs (the run's
+gate report, its redactor, the charts setting) as callables, so this module imports nothing of it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.redact import Redactor
 
 from pytest_prodgate.report.htmlparts import gate_cells, gate_detail_html, header_cells, summary_html
 
@@ -16,16 +21,21 @@ from pytest_prodgate.report.htmlparts import gate_cells, gate_detail_html, heade
 class HtmlGateReport:
     """pytest-html hooks; gate entries arrive on each report as ``report.prodgate`` (already masked)."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(
+        self,
+        report_of: Callable[[int], dict[str, Any]],
+        redactor_of: Callable[[], Redactor],
+        charts: Callable[[], bool],
+    ) -> None:
+        self.report_of = report_of  # exit status -> the JSON gate report so far, masked
+        self.redactor_of = redactor_of
+        self.charts = charts
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
-        from pytest_prodgate.plugin.report import gate_report
-
-        report = gate_report(self.config, int(session.exitstatus))
+        report = self.report_of(int(session.exitstatus))
         if report["gates"]:
             prefix.append(summary_html(report))
 
@@ -41,9 +51,7 @@ class HtmlGateReport:
         """Attach each gate's thresholds, figures and charts as an HTML extra (before pytest-html reads it)."""
         from pytest_html import extras
 
-        from pytest_prodgate.plugin.report import redactor_for, report_setting
-
-        redactor = redactor_for(self.config)
+        redactor = self.redactor_of()
         for extra in getattr(report, "extras", []):  # extras a test added itself (text, JSON, HTML, URLs)
             if (
                 isinstance(extra, dict)
@@ -55,5 +63,5 @@ class HtmlGateReport:
         if entry is None:
             return
 
-        detail = gate_detail_html(entry, charts=bool(report_setting(self.config, "charts")))
+        detail = gate_detail_html(entry, charts=self.charts())
         report.extras = [*getattr(report, "extras", []), extras.html(detail)]  # type: ignore[attr-defined]

@@ -118,7 +118,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("htmlpath", None):
         from pytest_prodgate.plugin.html import HtmlGateReport  # the HTML parts load only for --html
 
-        config.pluginmanager.register(HtmlGateReport(config), "prodgate-html")
+        html = HtmlGateReport(
+            report_of=lambda status: gate_report(config, status),
+            redactor_of=lambda: redactor_for(config),
+            charts=lambda: bool(report_setting(config, "charts")),
+        )
+        config.pluginmanager.register(html, "prodgate-html")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
