@@ -2,8 +2,9 @@
 
 Makes a temporary one-test project and runs ``python -m pytest -q`` in it N times with the plugin
 and N times with ``-p no:prodgate`` (interleaved, so drift hits both alike), measuring each child's
-wall time and maximum resident memory (``os.wait4``). Prints the medians side by side and their
-difference, the median time of ``prodgate --help``, and which pytest_prodgate and heavy third-party
+wall time and maximum resident memory (``os.wait4``). Prints the medians side by side, their
+difference and the median of the paired differences (each pair run back to back, which cancels the
+drift of a shared machine), the median time of ``prodgate --help``, and which pytest_prodgate and heavy third-party
 modules a gate-less run imports::
 
     python benchmarks/import_cost.py            # 10 runs each
@@ -115,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, (seconds, rss) in medians.items():
         print(f"{name:16}  {seconds * 1000:>6.0f} ms  {rss / 2**20:>6.1f} MB")
     print(f"{'difference':16}  {(with_time - base_time) * 1000:>+6.0f} ms  {(with_rss - base_rss) / 2**20:>+6.1f} MB")
+    # The runs go in pairs (one of each, back to back): the median of the pairs' differences cancels the
+    # drift of a shared machine that the difference of two medians keeps.
+    paired = [
+        (w[0] - b[0], w[1] - b[1]) for w, b in zip(samples["with prodgate"], samples["-p no:prodgate"], strict=True)
+    ]
+    paired_time = statistics.median(t for t, _ in paired)
+    paired_rss = statistics.median(r for _, r in paired)
+    print(f"{'paired median':16}  {paired_time * 1000:>+6.0f} ms  {paired_rss / 2**20:>+6.1f} MB")
     print(f"{'prodgate --help':16}  {statistics.median(help_times) * 1000:>6.0f} ms")
     ours = [m for m in modules if m == "pytest_prodgate" or m.startswith("pytest_prodgate.")]
     heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
