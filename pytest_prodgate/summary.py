@@ -10,17 +10,14 @@ import textwrap
 from collections.abc import Iterable
 
 from pytest_prodgate.families import FAMILIES
-from pytest_prodgate.verdict import GateEntry
+from pytest_prodgate.verdict import GateEntry, shown_reason
 
 __all__ = ["gate_rows", "reason_of", "render_table"]
 
 
 def reason_of(entry: GateEntry) -> str:
-    """The whole reason shown for a gate: what decided it, and an allowed skip's allowance."""
-    reason = entry.decided_by
-    if entry.verdict == "skip" and entry.skip_allowed:
-        reason += f" (skip allowed: {entry.skip_allowed})"
-    return reason
+    """The whole reason shown for a gate (``verdict.shown_reason``)."""
+    return shown_reason({"decided_by": entry.decided_by, "verdict": entry.verdict, "skip_allowed": entry.skip_allowed})
 
 
 def gate_rows(entries: Iterable[GateEntry]) -> list[tuple[str, str, str, str]]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_prodgate.errors import ConfigError, GateFailed
-from pytest_prodgate.gate import Gate, Severity
+from pytest_prodgate.gate import Gate, Severity, overall_verdict
 from pytest_prodgate.thresholds import ThresholdResult, Verdict, figure_kind, format_value
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "decide_run",
     "deciding_figure",
     "judge",
+    "shown_reason",
     "skip_allowance",
     "summarize",
 ]
@@ -162,11 +163,30 @@ def _first_line(text: str) -> str:
     return stripped.splitlines()[0] if stripped else ""
 
 
-def _all_results(gate: Gate, declared: Sequence[ThresholdResult]) -> list[ThresholdResult]:
-    """Declared (marker/config) and inline (``gate.check``) results, each threshold once, latest wins."""
+def shown_reason(gate: Mapping[str, Any]) -> str:
+    """The whole reason shown for a gate (its dict form): what decided it, and an allowed skip's allowance.
+
+    The one rule the terminal table, the Markdown and the HTML share.
+    """
+    reason = str(gate.get("decided_by") or "")
+    if gate.get("verdict") == "skip" and gate.get("skip_allowed"):
+        reason += f" (skip allowed: {gate['skip_allowed']})"
+    return reason
+
+
+def _all_results(
+    gate: Gate, declared: Sequence[ThresholdResult], raised: Sequence[ThresholdResult]
+) -> list[ThresholdResult]:
+    """Declared (marker/config), inline (``gate.check``) and raised results, each threshold once.
+
+    A later judgement of the same threshold replaces an earlier one; what ``GateFailed`` carried only
+    fills in thresholds not judged otherwise.
+    """
     merged: dict[str, ThresholdResult] = {}
     for result in [*declared, *gate.checked]:
         merged[result.threshold.expression] = result
+    for result in raised:
+        merged.setdefault(result.threshold.expression, result)
     return list(merged.values())
 
 
@@ -189,11 +209,7 @@ def judge(
     in its setup or teardown; ``error`` is the exception that ended it; ``message`` the text a
     person should read (the skip reason, the failure, the error).
     """
-    results = _all_results(gate, declared)
-    if isinstance(error, GateFailed) and error.results:
-        for result in error.results:
-            if result.threshold.expression not in {r.threshold.expression for r in results}:
-                results.append(result)
+    results = _all_results(gate, declared, error.results if isinstance(error, GateFailed) else ())
     verdict = Verdict.PASS
     if outcome is Outcome.SKIPPED:
         verdict = Verdict.SKIP
@@ -201,7 +217,7 @@ def judge(
         if not in_call or isinstance(error, ConfigError):
             verdict = Verdict.ERROR
         elif isinstance(error, GateFailed):
-            verdict = Verdict.ERROR if any(r.verdict is Verdict.ERROR for r in results) else Verdict.FAIL
+            verdict = Verdict.ERROR if overall_verdict(results) is Verdict.ERROR else Verdict.FAIL
         else:
             verdict = Verdict.FAIL
         if verdict is Verdict.FAIL and gate.severity is Severity.WARNING:

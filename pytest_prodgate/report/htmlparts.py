@@ -13,6 +13,7 @@ from typing import Any
 from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.report.charts import load_charts
 from pytest_prodgate.thresholds import Kind, figure_kind, format_value
+from pytest_prodgate.verdict import shown_reason
 
 __all__ = ["STYLE", "gate_cells", "gate_detail_html", "header_cells", "summary_html"]
 
@@ -83,7 +84,7 @@ def summary_html(report: Mapping[str, Any]) -> str:
         for gate in gates:
             parts.append(
                 f"<tr><td>{escape(gate.get('name', ''))}</td><td>{escape(gate.get('family') or '')}</td>"
-                f"<td>{verdict_span(gate.get('verdict', ''))}</td><td>{escape(_reason(gate))}</td></tr>"
+                f"<td>{verdict_span(gate.get('verdict', ''))}</td><td>{escape(shown_reason(gate))}</td></tr>"
             )
         parts.append("</table>")
     warned = [g for g in gates if g.get("verdict") == "warning"]
@@ -93,13 +94,6 @@ def summary_html(report: Mapping[str, Any]) -> str:
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)
-
-
-def _reason(gate: Mapping[str, Any]) -> str:
-    reason = str(gate.get("decided_by") or "")
-    if gate.get("verdict") == "skip" and gate.get("skip_allowed"):
-        reason += f" (skip allowed: {gate['skip_allowed']})"
-    return reason
 
 
 def header_cells() -> list[str]:
@@ -118,7 +112,7 @@ def gate_cells(entry: Mapping[str, Any] | None) -> list[str]:
     return [
         f'<td class="col-family">{escape(entry.get("family") or "")}</td>',
         f'<td class="col-verdict">{verdict_span(entry.get("verdict", ""))}</td>',
-        f'<td class="col-decided">{escape(_reason(entry))}</td>',
+        f'<td class="col-decided">{escape(shown_reason(entry))}</td>',
     ]
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_prodgate.verdict import shown_reason
+
 __all__ = ["append_step_summary", "render_markdown"]
 
 ORDER = {"fail": 0, "error": 1, "skip": 2, "warning": 3, "pass": 4}
@@ -45,13 +47,6 @@ def _headline(report: Mapping[str, Any]) -> str:
     return text
 
 
-def _reason(gate: Mapping[str, Any]) -> str:
-    reason = str(gate.get("decided_by") or "")
-    if gate.get("verdict") == "skip" and gate.get("skip_allowed"):
-        reason += f" (skip allowed: {gate['skip_allowed']})"
-    return reason
-
-
 def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
     """The summary text for a gate report dict (as ``jsonreport.build_report`` makes it)."""
     run = report.get("run", {})
@@ -71,7 +66,7 @@ def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
             verdict = gate.get("verdict", "")
             lines.append(
                 f"| {ICONS.get(verdict, '')} {verdict.upper()} | `{_cell(gate.get('name'), 80)}` | "
-                f"{_cell(gate.get('family'))} | {_cell(gate.get('severity'))} | {_cell(_reason(gate), None)} |"
+                f"{_cell(gate.get('family'))} | {_cell(gate.get('severity'))} | {_cell(shown_reason(gate), None)} |"
             )
         if len(gates) > max_rows:
             lines.append(f"\n…and {len(gates) - max_rows} more gates (see the HTML or JSON report)")
