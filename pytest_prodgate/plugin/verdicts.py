@@ -8,7 +8,6 @@ the run's decision, and makes the exit status say when a gate run did not pass.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,13 +169,6 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     return None
 
 
-def _width() -> int:
-    try:
-        return max(60, int(os.environ.get("COLUMNS", "")))
-    except ValueError:
-        return 80
-
-
 class GateLog:
     """Collects the gate entries of a run (on the xdist controller, from its workers' reports)."""
 
@@ -208,8 +200,7 @@ class GateLog:
         from pytest_prodgate.summary import render_table
         from pytest_prodgate.verdict import count_verdicts, decide_run
 
-        width = getattr(terminalreporter, "_tw", None)
-        columns = width.fullwidth if width is not None else _width()
+        columns = self.config.get_terminal_writer().fullwidth  # the table wraps its reasons to it
         counts = ", ".join(f"{n} {verdict}" for verdict, n in count_verdicts(entries).items())
         terminalreporter.write_sep("=", f"prodgate gates: {counts}")
         for line in render_table(entries, columns):
