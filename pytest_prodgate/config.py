@@ -17,13 +17,11 @@ import importlib
 import os
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_prodgate.errors import ConfigError, ThresholdError
 from pytest_prodgate.families import CAPABILITIES, FAMILIES
-from pytest_prodgate.thresholds import parse_duration, parse_threshold
 
 __all__ = [
     "ANY",
@@ -51,33 +49,56 @@ DURATION = _Sentinel("a duration such as 500ms or 2s")
 THRESHOLDS = _Sentinel("a list of thresholds such as ['p95 < 500ms']")
 
 
-@dataclass(frozen=True)
+# The schema words are plain classes rather than frozen dataclasses: every pytest run imports this
+# module, and generating a frozen dataclass's methods costs about half a millisecond each.
 class ListOf:
-    item: Any
+    __slots__ = ("item",)
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
 
     def __repr__(self) -> str:
         return f"a list of {_describe(self.item)}"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ListOf) and other.item == self.item
 
-@dataclass(frozen=True)
+    def __hash__(self) -> int:
+        return hash((ListOf, repr(self.item)))
+
+
 class TableOf:
     """A table whose keys are free (names chosen by the user) and whose values follow ``value``."""
 
-    value: Any
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
     def __repr__(self) -> str:
         return f"a table of {_describe(self.value)}"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TableOf) and other.value == self.value
 
-@dataclass(frozen=True)
+    def __hash__(self) -> int:
+        return hash((TableOf, repr(self.value)))
+
+
 class OneOf:
-    choices: tuple[str, ...]
+    __slots__ = ("choices",)
 
     def __init__(self, *choices: str) -> None:
-        object.__setattr__(self, "choices", tuple(choices))
+        self.choices: tuple[str, ...] = tuple(choices)
 
     def __repr__(self) -> str:
         return "one of " + ", ".join(repr(c) for c in self.choices)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OneOf) and other.choices == self.choices
+
+    def __hash__(self) -> int:
+        return hash((OneOf, self.choices))
 
 
 # Keys of the base table (and of each environment table).
@@ -194,6 +215,9 @@ def validate(value: Any, spec: Any, where: str) -> None:
         if value not in spec.choices:
             raise ConfigError(f"{where} must be {spec!r}, got {_show(value)}")
         return
+    if spec is DURATION or spec is THRESHOLDS:
+        # The threshold language loads when a setting needs it, not with every pytest run.
+        from pytest_prodgate.thresholds import parse_duration, parse_threshold
     if spec is DURATION:
         try:
             parse_duration(value)
@@ -236,14 +260,48 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-@dataclass(frozen=True)
 class ProdgateConfig:
-    """The validated configuration, merged for the chosen environment."""
+    """The validated configuration, merged for the chosen environment (read-only once made)."""
 
-    settings: dict[str, Any] = field(default_factory=dict)
-    environment: str | None = None
-    path: Path | None = None
-    environments: tuple[str, ...] = ()
+    __slots__ = ("settings", "environment", "path", "environments")
+    settings: dict[str, Any]
+    environment: str | None
+    path: Path | None
+    environments: tuple[str, ...]
+
+    def __init__(
+        self,
+        settings: dict[str, Any] | None = None,
+        environment: str | None = None,
+        path: Path | None = None,
+        environments: tuple[str, ...] = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "settings", {} if settings is None else settings)
+        set_(self, "environment", environment)
+        set_(self, "path", path)
+        set_(self, "environments", environments)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ProdgateConfig is read-only (tried to set {name!r})")
+
+    def __repr__(self) -> str:
+        return (
+            f"ProdgateConfig(environment={self.environment!r}, path={self.path!r}, "
+            f"environments={self.environments!r}, settings={self.settings!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProdgateConfig):
+            return NotImplemented
+        return (self.settings, self.environment, self.path, self.environments) == (
+            other.settings,
+            other.environment,
+            other.path,
+            other.environments,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds a dict, like the dataclass it replaced
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.settings.get(name, {})

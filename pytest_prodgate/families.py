@@ -8,18 +8,32 @@ capability: every entry is a module path, imported only by whoever needs it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 __all__ = ["CAPABILITIES", "FAMILIES", "Capability", "MARKER_HELP"]
 
 
-@dataclass(frozen=True)
 class Capability:
-    name: str
-    schema: str | None = None  # "module:ATTRIBUTE" holding the section's schema
-    cli: str | None = None  # module with ``register(subparsers)``
-    glue: tuple[str, ...] = ()  # pytest plugin modules: a family has one (its fixtures and collectors)
-    marker: str | None = None  # help of the family marker; None for a capability that is not a family
+    """One row of the table. A plain class, not a dataclass: this module is imported by every
+    pytest run, and generating a frozen dataclass's methods costs about half a millisecond."""
+
+    __slots__ = ("name", "schema", "cli", "glue", "marker")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        schema: str | None = None,  # "module:ATTRIBUTE" holding the section's schema
+        cli: str | None = None,  # module with ``register(subparsers)``
+        glue: tuple[str, ...] = (),  # pytest plugin modules: a family has one (its fixtures and collectors)
+        marker: str | None = None,  # help of the family marker; None for a capability that is not a family
+    ) -> None:
+        self.name = name
+        self.schema = schema
+        self.cli = cli
+        self.glue = glue
+        self.marker = marker
+
+    def __repr__(self) -> str:
+        return f"Capability({self.name!r}, schema={self.schema!r}, cli={self.cli!r}, glue={self.glue!r})"
 
 
 CAPABILITIES: tuple[Capability, ...] = (

@@ -8,6 +8,7 @@ Set-Cookie, X-Api-Key, *-Token...; never the CORS ``Access-Control-*`` ones).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -16,19 +17,37 @@ from typing import Any
 __all__ = ["MASK", "Redactor", "is_secret_header", "is_secret_name", "mask_headers", "mask_url", "redactor"]
 
 MASK = "********"
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN|PRIVATE|COOKIE|AUTH", re.IGNORECASE)
+# Names are matched by plain substring tests and the URL pattern compiles on first use: every pytest
+# run builds a redactor over its environment, and compiling regular expressions costs milliseconds.
+SECRET_NAME_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "DSN", "PRIVATE", "COOKIE", "AUTH")
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "x-csrftoken"}
 )
-SECRET_HEADER_NAME = re.compile(
-    r"TOKEN|SECRET|PASSWORD|PASSWD|API[-_]?KEY|PRIVATE|CREDENTIAL|COOKIE|CSRF|SESSION|AUTHORIZATION", re.IGNORECASE
+SECRET_HEADER_WORDS = (
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "APIKEY",
+    "API-KEY",
+    "API_KEY",
+    "PRIVATE",
+    "CREDENTIAL",
+    "COOKIE",
+    "CSRF",
+    "SESSION",
+    "AUTHORIZATION",
 )
 # CORS headers (Access-Control-Allow-Credentials: true) name other headers and flags, never a secret.
 _CORS_PREFIX = "access-control-"
-# scheme://user:password@host -> scheme://user:********@host
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
 # Shortest value worth replacing by text search: shorter ones would mask ordinary words.
 _MIN_SECRET_LENGTH = 4
+
+
+@functools.cache
+def _url_password() -> re.Pattern[str]:
+    """scheme://user:password@host -> scheme://user:********@host"""
+    return re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
 
 
 def is_secret_header(name: str) -> bool:
@@ -36,19 +55,24 @@ def is_secret_header(name: str) -> bool:
     lowered = name.lower()
     if lowered.startswith(_CORS_PREFIX):
         return False
-    return lowered in SECRET_HEADERS or bool(SECRET_HEADER_NAME.search(name))
+    upper = name.upper()
+    return lowered in SECRET_HEADERS or any(word in upper for word in SECRET_HEADER_WORDS)
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a variable, setting or header named ``name`` holds a secret."""
-    if name.lower().startswith(_CORS_PREFIX):
+    lowered = name.lower()
+    if lowered.startswith(_CORS_PREFIX):
         return False
-    return bool(SECRET_NAME.search(name)) or name.lower() in SECRET_HEADERS
+    upper = name.upper()
+    return any(word in upper for word in SECRET_NAME_WORDS) or lowered in SECRET_HEADERS
 
 
 def mask_url(url: str) -> str:
     """Hide the password of a URL or DSN: ``postgresql://app:********@db/prod``."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", url)
+    if "://" not in url or "@" not in url:
+        return url
+    return _url_password().sub(lambda m: f"{m['head']}{MASK}{m['at']}", url)
 
 
 def mask_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -72,8 +96,9 @@ class Redactor:
             if name in wanted or is_secret_name(name):
                 found.add(value)
             # A password inside any URL-valued variable (DATABASE_URL...) is a secret too.
-            for match in _URL_PASSWORD.finditer(value):
-                found.add(match["pw"])
+            if "://" in value and "@" in value:
+                for match in _url_password().finditer(value):
+                    found.add(match["pw"])
         # Longest first, so a secret that contains another is masked whole.
         self.values = sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 

@@ -16,11 +16,14 @@ import pytest
 
 from pytest_prodgate.config import load_config
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.families import CAPABILITIES
-from pytest_prodgate.plugin.markers import gate_spec, register_markers
+from pytest_prodgate.families import CAPABILITIES, FAMILIES, MARKER_HELP
 from pytest_prodgate.plugin.stash import CONFIG, SPEC, SPEC_ERROR, settings
 from pytest_prodgate.plugin.target import prepare_demo
 from pytest_prodgate.plugin.verdicts import GateLog
+
+# What a run without gates imports is this module, stash, target, verdicts, config, families,
+# errors and each glue module; markers, the threshold language, the gate record and the verdict
+# core load when collection meets the first family marker (benchmarks/import_cost.py measures it).
 
 # The glue modules, registered in ``pytest_addhooks``: the run's target and verdicts, then each
 # capability's fixtures and collectors. Not ``pytest_plugins``: for every name listed there pytest scans
@@ -73,6 +76,19 @@ def _pyproject(config: pytest.Config) -> Path:
     return config.rootpath / "pyproject.toml"
 
 
+def register_markers(config: pytest.Config) -> None:
+    for family in FAMILIES:
+        config.addinivalue_line(
+            "markers",
+            f"{family}(thresholds=[...], severity='blocking'|'warning', allow_skip='reason'): {MARKER_HELP[family]}",
+        )
+
+
+def has_family_marker(item: pytest.Item) -> bool:
+    """Whether ``item`` carries a family marker (its own, its class's or its module's)."""
+    return any(marker.name in FAMILIES for marker in item.iter_markers())
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
@@ -89,6 +105,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     current = settings(config)
     on_worker = hasattr(config, "workerinput")
     for item in items:
+        if not has_family_marker(item):
+            continue
+        from pytest_prodgate.plugin.markers import gate_spec  # the first gate loads it
+
         try:
             spec = gate_spec(item, current)
         except ConfigError as exc:

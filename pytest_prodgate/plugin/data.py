@@ -26,18 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.config import ProdgateConfig
 from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
-from pytest_prodgate.gate import Gate
 from pytest_prodgate.plugin.stash import gate_for, settings
-from pytest_prodgate.thresholds import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.config import ProdgateConfig
     from pytest_prodgate.context import Prodgate
     from pytest_prodgate.data.result import RuleResult
     from pytest_prodgate.data.rules import Rule
     from pytest_prodgate.data.rulesfile import RuleEntry
     from pytest_prodgate.data.runner import DataChecker
+    from pytest_prodgate.gate import Gate
 
 __all__ = ["DataGate", "DataRuleItem", "DataRulesFile", "checker_for", "data", "data_checker", "database_url"]
 
@@ -70,6 +69,8 @@ def checker_for(config: pytest.Config) -> DataChecker:
     checkers = config.stash.setdefault(_checkers_key, {})
     if url not in checkers:
         section = settings(config).section("data")
+        from pytest_prodgate.thresholds import parse_duration  # with the first data gate, not every run
+
         timeout = parse_duration(section.get("statement_timeout", DEFAULT_STATEMENT_TIMEOUT), what="statement_timeout")
         checkers[url] = DataChecker(
             url, sample_size=int(section.get("sample_size", DEFAULT_SAMPLE_SIZE)), statement_timeout=timeout

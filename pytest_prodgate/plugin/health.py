@@ -28,13 +28,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.gate import Gate
 from pytest_prodgate.plugin.stash import CONFIG, gate_entries, settings
 from pytest_prodgate.redact import redactor
-from pytest_prodgate.thresholds import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.context import Prodgate
+    from pytest_prodgate.gate import Gate
     from pytest_prodgate.health.declarative import HealthGate
     from pytest_prodgate.health.headers import AuditOptions, HeaderAudit
     from pytest_prodgate.health.probes import AsyncProbe, Probe
@@ -107,6 +106,7 @@ class TlsChecker:
         ``thresholds`` defaults to ``health.tls.DEFAULT_TLS_THRESHOLDS``.
         """
         from pytest_prodgate.health.tls import DEFAULT_TLS_THRESHOLDS, check_certificate
+        from pytest_prodgate.thresholds import parse_duration
 
         if host is None:
             parts = urlsplit(self.base_url or "")

@@ -1,5 +1,8 @@
 """Family markers turned into frozen ``GateSpec``s at collection time (the pytest glue).
 
+Imported when collection meets the first item with a family marker (``plugin.has_family_marker``):
+a run without gates never loads it, nor the threshold language behind it.
+
 ``@pytest.mark.performance(thresholds=["p95 < 500ms"], severity="warning")`` becomes
 ``GateSpec(family="performance", thresholds=(...), severity=WARNING)`` in ``item.stash``.
 """
@@ -12,8 +15,9 @@ import pytest
 
 from pytest_prodgate.config import ProdgateConfig
 from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.families import FAMILIES, MARKER_HELP
+from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.gate import Severity
+from pytest_prodgate.plugin.stash import SPEC
 from pytest_prodgate.thresholds import Threshold, parse_thresholds
 
 MARKER_ARGS = ("thresholds", "severity", "allow_skip")
@@ -30,15 +34,7 @@ class GateSpec:
     allow_skip: str | None = None  # why skipping this gate is fine (it then does not block)
 
 
-spec_key = pytest.StashKey[GateSpec]()
-
-
-def register_markers(config: pytest.Config) -> None:
-    for family in FAMILIES:
-        config.addinivalue_line(
-            "markers",
-            f"{family}(thresholds=[...], severity='blocking'|'warning', allow_skip='reason'): {MARKER_HELP[family]}",
-        )
+spec_key = SPEC  # item.stash: the spec of a gate (``plugin.stash.SPEC``)
 
 
 def marker_place(item: pytest.Item, family: str) -> str:

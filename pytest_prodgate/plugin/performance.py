@@ -51,16 +51,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
-from pytest_prodgate.gate import Gate
-from pytest_prodgate.plugin.markers import spec_key
-from pytest_prodgate.plugin.stash import gate_for
-from pytest_prodgate.thresholds import Threshold, parse_duration, parse_threshold
+from pytest_prodgate.plugin.stash import SPEC, gate_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.context import Prodgate
+    from pytest_prodgate.gate import Gate
     from pytest_prodgate.performance.memory import MemoryResult
     from pytest_prodgate.performance.plan import LoadPlan
     from pytest_prodgate.performance.result import LoadResult
+    from pytest_prodgate.thresholds import Threshold
 
 __all__ = ["LoadFixture", "load"]
 
@@ -103,6 +102,8 @@ class LoadFixture:
         if "stages" in settings and "duration" not in settings:
             merged.pop("duration", None)
         merged.setdefault("quiet", self.quiet)
+        from pytest_prodgate.thresholds import Threshold, parse_threshold  # with the first load, not every run
+
         judged = [t if isinstance(t, Threshold) else parse_threshold(t) for t in thresholds]
         watched = list(judged) + [t for t in self.gate.thresholds if t.expression not in {j.expression for j in judged}]
         return make_plan(target, scenarios, thresholds=watched, **merged)
@@ -242,6 +243,7 @@ class ServerMemory:
             DEFAULT_WARMUP,
             measure_memory,
         )
+        from pytest_prodgate.thresholds import parse_duration
 
         s = self.settings
         watched, base_url = self.target(pid)
@@ -283,7 +285,7 @@ BENCHMARK_FIGURES = ("min", "max", "mean", "median", "stddev", "ops", "rounds")
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
     fixture = getattr(pyfuncitem, "funcargs", {}).get("benchmark")
-    if fixture is None or spec_key not in pyfuncitem.stash:
+    if fixture is None or SPEC not in pyfuncitem.stash:
         return (yield)
     try:
         result = yield

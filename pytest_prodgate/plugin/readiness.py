@@ -33,11 +33,11 @@ import pytest
 
 from pytest_prodgate.config import deep_merge, validate
 from pytest_prodgate.errors import ConfigError, GateFailed
-from pytest_prodgate.gate import Gate
 from pytest_prodgate.plugin.stash import gate_for, settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.context import Prodgate
+    from pytest_prodgate.gate import Gate
     from pytest_prodgate.readiness.result import ReadinessResult
 
 __all__ = ["Readiness", "ReadinessChecks", "ReadinessItem", "readiness", "record_result"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from pytest_prodgate.plugin.stash import CONFIG, gate_entries
 from pytest_prodgate.redact import Redactor
 from pytest_prodgate.report.config import DEFAULTS
 from pytest_prodgate.report.masking import mask_in_place, mask_metadata, mask_pairs, secret_setting_values
-from pytest_prodgate.report.serial import RunLock, lock_path
 
 PERFORMANCE_GROUP = "prodgate-performance"
 _GROUP_SUFFIX = f"@{PERFORMANCE_GROUP}"
@@ -33,17 +31,17 @@ state_key = pytest.StashKey["ReportState"]()
 nodeid_key = pytest.StashKey[str]()
 
 
-@dataclass
 class ReportState:
-    """What the report glue keeps for one run."""
+    """What the report glue keeps for one run (a plain class: every pytest run imports this module)."""
 
-    started: float = field(default_factory=time.time)
-    redactor: Redactor | None = None
-    written: list[tuple[str, Path]] = field(default_factory=list)
-    lock: Path | None = None
-    redactor_has_settings: bool = False
-    commit: str | None = None
-    commit_known: bool = False
+    def __init__(self) -> None:
+        self.started: float = time.time()
+        self.redactor: Redactor | None = None
+        self.written: list[tuple[str, Path]] = []
+        self.lock: Path | None = None
+        self.redactor_has_settings = False
+        self.commit: str | None = None
+        self.commit_known = False
 
 
 def add_report_options(addoption: Any, addini: Any | None = None) -> None:
@@ -139,6 +137,8 @@ def pytest_configure_node(node: Any) -> None:
     config = node.config
     node.workerinput["prodgate_loadgroup"] = config.getoption("dist", "no") == "loadgroup"
     node.workerinput["prodgate_serial"] = bool(report_setting(config, "serial_performance"))
+    from pytest_prodgate.report.serial import lock_path  # only xdist runs serialise performance gates
+
     _state(config).lock = lock_path(node.workerinput["testrunuid"])
 
 
@@ -187,6 +187,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     workerinput = getattr(item.config, "workerinput", None)
     if workerinput is None or not workerinput.get("prodgate_serial") or not _is_performance(item):
         return (yield)
+    from pytest_prodgate.report.serial import RunLock, lock_path
+
     with RunLock(lock_path(workerinput["testrunuid"])):
         return (yield)
 

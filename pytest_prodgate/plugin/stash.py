@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_prodgate.config import ProdgateConfig
-from pytest_prodgate.errors import ConfigError
-from pytest_prodgate.gate import Gate, Severity
-from pytest_prodgate.plugin.markers import GateSpec, spec_key
-from pytest_prodgate.thresholds import ThresholdResult
-
+# Every pytest run imports this module; what it names below is imported by the runs that meet a gate.
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.config import ProdgateConfig
+    from pytest_prodgate.errors import ConfigError  # noqa: F401 (named in a stash key below)
+    from pytest_prodgate.gate import Gate
+    from pytest_prodgate.plugin.markers import GateSpec
+    from pytest_prodgate.thresholds import ThresholdResult
     from pytest_prodgate.verdict import GateEntry
 
 __all__ = [
@@ -33,12 +33,12 @@ __all__ = [
     "spec_for",
 ]
 
-CONFIG = pytest.StashKey[ProdgateConfig]()  # config.stash: the run's merged [tool.prodgate]
+CONFIG = pytest.StashKey["ProdgateConfig"]()  # config.stash: the run's merged [tool.prodgate]
 ENTRIES = pytest.StashKey[list["GateEntry"]]()  # config.stash: every gate judged so far (controller: all workers')
-SPEC = spec_key  # item.stash: what the family marker declares
-SPEC_ERROR = pytest.StashKey[ConfigError]()  # item.stash: a marker mistake, raised when the item runs
-GATE = pytest.StashKey[Gate]()  # item.stash: what the gate measured
-DECLARED = pytest.StashKey[list[ThresholdResult]]()  # item.stash: the declared thresholds, judged
+SPEC = pytest.StashKey["GateSpec"]()  # item.stash: what the family marker declares
+SPEC_ERROR = pytest.StashKey["ConfigError"]()  # item.stash: a marker mistake, raised when the item runs
+GATE = pytest.StashKey["Gate"]()  # item.stash: what the gate measured
+DECLARED = pytest.StashKey[list["ThresholdResult"]]()  # item.stash: the declared thresholds, judged
 
 
 def settings(config: pytest.Config) -> ProdgateConfig:
@@ -58,6 +58,8 @@ def gate_for(item: pytest.Item) -> Gate:
     """The ``Gate`` of an item (made on first use from its marker's spec)."""
     gate = item.stash.get(GATE, None)
     if gate is None:
+        from pytest_prodgate.gate import Gate, Severity  # loaded by the first gate, not by every run
+
         spec = spec_for(item)
         gate = Gate(
             name=item.name,

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_prodgate.plugin.stash import is_gate, settings
-from pytest_prodgate.redact import mask_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.context import Prodgate
@@ -92,7 +91,11 @@ def target_description(config: pytest.Config) -> str | None:
     if info and info.get("base_url"):
         return f"{info['base_url']} (embedded demo service, pid {info['pid']})"
     base_url = config.getoption("base_url", None)
-    return mask_url(str(base_url)) if base_url else None
+    if not base_url:
+        return None
+    from pytest_prodgate.redact import mask_url  # with the gate table, not with every run
+
+    return mask_url(str(base_url))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -16,13 +16,13 @@ import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 
 from pytest_prodgate.errors import ConfigError, GateFailed
-from pytest_prodgate.gate import Gate, format_results
-from pytest_prodgate.plugin.markers import GateSpec
 from pytest_prodgate.plugin.stash import DECLARED, ENTRIES, SPEC_ERROR, gate_entries, gate_for, settings, spec_for
 from pytest_prodgate.plugin.target import target_description
-from pytest_prodgate.thresholds import ThresholdResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.gate import Gate
+    from pytest_prodgate.plugin.markers import GateSpec
+    from pytest_prodgate.thresholds import ThresholdResult
     from pytest_prodgate.verdict import Outcome
 
 # The verdict core and the table are imported by the hooks that meet a gate: a run without gates
@@ -60,6 +60,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if spec is not None:
         results = _judge_declared(item, spec)
         if any(not r.passed for r in results):
+            from pytest_prodgate.gate import format_results  # loaded with the gate (stash.gate_for)
+
             raise GateFailed(format_results(results), results)
     return outcome
 

@@ -60,6 +60,23 @@ def test_no_family_module_is_imported_when_no_gate_runs(gate_less_modules: list[
     assert [name for name in gate_less_modules if name == package or name.startswith(package + ".")] == []
 
 
+# The gate machinery itself (the threshold language, the gate record, marker specs, the verdict core,
+# the table) loads when collection meets the first family marker.
+GATE_MACHINERY = [
+    "pytest_prodgate.thresholds",
+    "pytest_prodgate.gate",
+    "pytest_prodgate.plugin.markers",
+    "pytest_prodgate.verdict",
+    "pytest_prodgate.summary",
+    "pytest_prodgate.report.serial",
+]
+
+
+@pytest.mark.parametrize("module", GATE_MACHINERY)
+def test_gate_machinery_is_not_imported_when_no_gate_runs(gate_less_modules: list[str], module: str) -> None:
+    assert module not in gate_less_modules
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_no_engine_is_imported_when_no_gate_runs(gate_less_modules: list[str], engine: str) -> None:
     assert [name for name in gate_less_modules if name == engine or name.startswith(engine + ".")] == []
