@@ -82,6 +82,9 @@ _UNITS: dict[str, tuple[Kind, float, str]] = {
     "/h": (Kind.RATE, 1 / 3600, "/h"),
 }
 
+# Figures people read in whole units: ``days_left`` (5.04 is shown as 5, the figure keeps 5.04).
+_WHOLE_FIGURES = frozenset({"days_left"})
+
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -169,6 +172,18 @@ class Threshold:
     def holds(self, measured: float) -> bool:
         return _OPERATORS[self.op](measured, self.value)
 
+    def shown(self, measured: float) -> str:
+        """The measured value as messages show it: in the threshold's unit, ``days_left`` in whole days.
+
+        Whole days are the days completed (5.04 and 5.9 show as 5), unless that would tell a
+        different story than the precise figure (14.3 against ``> 14``): then it keeps its decimals.
+        """
+        if self.figure in _WHOLE_FIGURES and not self.unit and math.isfinite(measured):
+            whole = float(math.floor(measured))
+            if self.holds(whole) == self.holds(measured):
+                return format_value(whole, self.unit, self.kind)
+        return format_value(measured, self.unit, self.kind)
+
     def judge(self, figures: Mapping[str, float]) -> ThresholdResult:
         """Judge this threshold against recorded figures; a missing figure is an error."""
         label = f"{self.scope}: {self.figure}" if self.scope else self.figure
@@ -188,7 +203,7 @@ class Threshold:
             measured = float(measured)
         except (TypeError, ValueError):
             return ThresholdResult(self, Verdict.ERROR, None, f"{label}: recorded value {measured!r} is not a number")
-        shown = format_value(measured, self.unit, self.kind)
+        shown = self.shown(measured)
         if math.isnan(measured):
             return ThresholdResult(
                 self, Verdict.ERROR, measured, f"{label} = {shown}, wanted {self.wanted()}: not a number"
