@@ -74,3 +74,16 @@ def test_exit_is_0_with_throughput_per_second_when_nothing_failed(server: Misbeh
     rps_row = next(line for line in done.stdout.splitlines() if line.split()[:1] == ["rps"])
     assert rps_row.rstrip().endswith("/s")
     assert "failed:" not in done.stdout
+
+
+def test_a_failed_smoke_request_is_one_paragraph_with_the_likely_fix_when_run_from_the_command_line(
+    server: MisbehavingServer,
+) -> None:
+    done = prodgate(server.url + "/status/503")
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        f"prodgate: the smoke request of scenario 'default' to {server.url}/status/503: GET /status/503 answered "
+        "503 Service Unavailable, wanted a status below 400, so the load was not started. Likely fix: fix the target"
+    ), done.stderr
+    assert "smoke=False (prodgate load --no-smoke) skips the smoke requests." in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
