@@ -12,6 +12,7 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpcore  # noqa: F401 - see below
 import pytest
 import trustme
 
@@ -20,6 +21,11 @@ from pytest_prodgate.health import AsyncProbe, Probe, ProbeFailed, RetryPolicy
 from pytest_prodgate.health.tls import check_certificate
 from pytest_prodgate.thresholds import parse_threshold
 from tests.health_support import App, serve, tls_server
+
+# httpx imports httpcore lazily, at its first request, and keeps httpcore's exception classes. When that
+# first request happens inside a pytester run, pytester drops httpcore from sys.modules afterwards; the
+# next import makes new classes that httpx no longer maps (a TLS failure then escapes as
+# httpcore.ConnectError). Importing it here, at collection, keeps one httpcore for the whole session.
 
 ONCE = RetryPolicy(attempts=1, deadline=20)
 

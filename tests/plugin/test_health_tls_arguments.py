@@ -5,10 +5,16 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import httpcore  # noqa: F401 - see below
 import pytest
 import trustme
 
 from tests.health_support import tls_server
+
+# httpx imports httpcore lazily, at its first request, and keeps httpcore's exception classes. When that
+# first request happens inside a pytester run, pytester drops httpcore from sys.modules afterwards; the
+# next import makes new classes that httpx no longer maps (a TLS failure then escapes as
+# httpcore.ConnectError). Importing it here, at collection, keeps one httpcore for the whole session.
 
 pytest_plugins = ["pytester"]
 
