@@ -17,7 +17,6 @@ from pytest_prodgate.thresholds import (
     Threshold,
     ThresholdResult,
     Verdict,
-    format_value,
     parse_threshold,
 )
 
@@ -110,7 +109,7 @@ def format_results(results: Sequence[ThresholdResult]) -> str:
     rows = [("figure", "measured", "wanted", "verdict")]
     for r in results:
         t = r.threshold
-        measured = "-" if r.measured is None else format_value(r.measured, t.unit, t.kind)
+        measured = "-" if r.measured is None else t.shown(r.measured)
         rows.append((t.key, measured, t.wanted(), r.verdict.value.upper()))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines.append("")

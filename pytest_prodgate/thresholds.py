@@ -52,6 +52,7 @@ class Kind(str, enum.Enum):
     DURATION = "duration"
     FRACTION = "fraction"
     BYTES = "bytes"
+    RATE = "rate"
     NUMBER = "number"
     ANY = "any"
 
@@ -75,7 +76,14 @@ _UNITS: dict[str, tuple[Kind, float, str]] = {
     "kib": (Kind.BYTES, 1024.0, "KiB"),
     "mib": (Kind.BYTES, 1024.0**2, "MiB"),
     "gib": (Kind.BYTES, 1024.0**3, "GiB"),
+    "/s": (Kind.RATE, 1.0, "/s"),
+    "/min": (Kind.RATE, 1 / 60, "/min"),
+    "/m": (Kind.RATE, 1 / 60, "/m"),
+    "/h": (Kind.RATE, 1 / 3600, "/h"),
 }
+
+# Figures people read in whole units: ``days_left`` (5.04 is shown as 5, the figure keeps 5.04).
+_WHOLE_FIGURES = frozenset({"days_left"})
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -91,7 +99,8 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
 _KIND_SOURCES: list[tuple[str, Kind]] = [
     (r"^(p\d+(\.\d+)?|min|max|avg|mean|median|stddev|iqr|latency|duration)$", Kind.DURATION),
     (r"(_time|_latency|_duration|_age|_lag)$", Kind.DURATION),
-    (r"^(rps|ops|requests|iterations|errors|violations|rows|dropped|days_left|vus)$", Kind.NUMBER),
+    (r"^(rps|ops)$|_rps$|_per_second$", Kind.RATE),
+    (r"^(requests|iterations|errors|violations|rows|dropped|days_left|vus)$", Kind.NUMBER),
     (r"(_rate|_ratio|_share)$|^(cpu|memory|disk|coverage|fds_used)$", Kind.FRACTION),
     (r"^(rss|vms)$|^growth_per_\d+$|_bytes$|^(memory_growth|disk_free)$", Kind.BYTES),
     (r"^(count|total|open_fds|fds|status)$|_count$", Kind.NUMBER),
@@ -118,6 +127,7 @@ _EXAMPLES = {
     Kind.DURATION: "e.g. 500ms or 2s",
     Kind.FRACTION: "e.g. 1% or 0.01",
     Kind.BYTES: "e.g. 10MB or 512KB",
+    Kind.RATE: "e.g. 100/s or 100",
     Kind.NUMBER: "e.g. 10 or 0",
     Kind.ANY: "e.g. 10, 500ms or 1%",
 }
@@ -162,6 +172,18 @@ class Threshold:
     def holds(self, measured: float) -> bool:
         return _OPERATORS[self.op](measured, self.value)
 
+    def shown(self, measured: float) -> str:
+        """The measured value as messages show it: in the threshold's unit, ``days_left`` in whole days.
+
+        Whole days are the days completed (5.04 and 5.9 show as 5), unless that would tell a
+        different story than the precise figure (14.3 against ``> 14``): then it keeps its decimals.
+        """
+        if self.figure in _WHOLE_FIGURES and not self.unit and math.isfinite(measured):
+            whole = float(math.floor(measured))
+            if self.holds(whole) == self.holds(measured):
+                return format_value(whole, self.unit, self.kind)
+        return format_value(measured, self.unit, self.kind)
+
     def judge(self, figures: Mapping[str, float]) -> ThresholdResult:
         """Judge this threshold against recorded figures; a missing figure is an error."""
         label = f"{self.scope}: {self.figure}" if self.scope else self.figure
@@ -181,7 +203,7 @@ class Threshold:
             measured = float(measured)
         except (TypeError, ValueError):
             return ThresholdResult(self, Verdict.ERROR, None, f"{label}: recorded value {measured!r} is not a number")
-        shown = format_value(measured, self.unit, self.kind)
+        shown = self.shown(measured)
         if math.isnan(measured):
             return ThresholdResult(
                 self, Verdict.ERROR, measured, f"{label} = {shown}, wanted {self.wanted()}: not a number"
@@ -228,6 +250,8 @@ def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
             unit = "ms" if abs(value) < 1 else "s"
         elif kind is Kind.BYTES and abs(value) >= 1024:
             unit = "MB" if abs(value) >= 1024**2 else "KB"
+        elif kind is Kind.RATE:
+            unit = "/s"
     factor = _UNITS[unit.lower()][1] if unit else 1.0
     shown = value / factor
     if shown == int(shown) and abs(shown) < 1e15:
@@ -236,6 +260,8 @@ def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
         text = f"{shown:.0f}"
     else:
         text = f"{shown:.3g}"  # three significant digits; scientific notation only for tiny values
+    if unit.startswith("/"):
+        return f"{text}{unit}"  # a rate reads 16.4/s
     return f"{text} {unit}" if unit else text
 
 
@@ -315,8 +341,8 @@ def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
     if kind != "number":
         raise fail(raw, f"{raw!r} is not a number. Expected {example}", column)
     number = float(raw)
-    if rest and rest[0][0] == "word":
-        unit = rest[0][1]
+    if rest and (rest[0][0] == "word" or (rest[0][0] == "other" and rest[0][1].startswith("/"))):
+        unit = rest[0][1]  # ``500ms``, ``1%``, ``100/s``
         rest = rest[1:]
     if rest:
         raise fail(rest[0][1], f"unexpected {rest[0][1]!r} after the value", rest[0][2])
@@ -327,7 +353,7 @@ def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
     if unit:
         spec = _UNITS.get(unit.lower()) if unit != "M" else None
         if spec is None:
-            raise fail(unit, f"{unit!r} is not a unit. Expected one of ms, s, m, h, d, %, KB, MB, GB")
+            raise fail(unit, f"{unit!r} is not a unit. Expected one of ms, s, m, h, d, %, KB, MB, GB, /s")
         unit_kind, factor, display = spec
         if figure_is not in (Kind.ANY, unit_kind):
             raise fail(unit, f"{unit!r} does not fit {name!r}, which is a {figure_is.value}. Expected {example}")

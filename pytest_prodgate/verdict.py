@@ -140,7 +140,7 @@ def _short(result: ThresholdResult) -> str:
     label = f"{t.scope}: {t.figure}" if t.scope else t.figure
     if result.measured is None:
         return f"{label} not recorded"
-    measured = format_value(result.measured, t.unit, t.kind)
+    measured = t.shown(result.measured)
     if result.passed:
         return f"{label} {measured} {t.wanted()}"
     return f"{label} {measured}, wanted {t.wanted()}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import os
 import random
 import ssl
 import time
@@ -30,6 +31,8 @@ __all__ = ["AsyncProbe", "Probe", "ProbeFailed", "ProbeResult", "RetryPolicy", "
 
 MAX_BODY = 1024 * 1024  # bytes of a body kept for expectations and messages; the rest is read and dropped
 Duration = str | float | int
+# TLS verification: on/off, a CA bundle file (PEM) to verify against, or a ready ``ssl.SSLContext``.
+Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 
 
 class _Run:
@@ -142,6 +145,14 @@ class _Run:
         return result
 
 
+def _ca_context(bundle: str | os.PathLike[str]) -> ssl.SSLContext:
+    """A context verifying against the CA bundle file ``bundle`` (PEM), not the system store."""
+    try:
+        return ssl.create_default_context(cafile=os.fspath(bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"ca_bundle {os.fspath(bundle)!r} cannot be read as a CA bundle: {exc}") from None
+
+
 class _ProbeBase:
     def __init__(
         self,
@@ -149,7 +160,7 @@ class _ProbeBase:
         *,
         policy: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
-        verify: bool | str = True,
+        verify: Verify = True,
         redactor: Redactor | None = None,
         on_result: Callable[[ProbeResult, str | None], None] | None = None,
         rng: random.Random | None = None,
@@ -164,10 +175,21 @@ class _ProbeBase:
         self.results: list[ProbeResult] = []
 
     def url_for(self, path: str) -> str:
+        """The URL a probe of ``path`` requests (the join rules of docs/health.md).
+
+        - an absolute ``http://`` or ``https://`` URL is used as it is (another host, another scheme);
+        - ``""`` is the base URL itself, exactly as given (no slash added);
+        - ``?query`` (or ``#fragment``) is added to the base URL itself;
+        - any other path is appended to the base URL, whose path is treated as a directory,
+          with or without a leading slash: base ``http://h/api`` and ``/health`` or ``health``
+          give ``http://h/api/health``; ``..`` segments are resolved as in ``urljoin``.
+        """
         if path.startswith(("http://", "https://")):
             return path
         if not self.base_url:
             raise ConfigError(f"cannot probe {path!r}: no base URL (give --base-url or [tool.prodgate] base_url)")
+        if path == "" or path.startswith(("?", "#")):
+            return self.base_url + path
         return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
 
     def _prepare(
@@ -219,15 +241,15 @@ class _ProbeBase:
             self.on_result(run.result, name)
         return run.outcome()
 
-    def _client_args(self) -> dict[str, Any]:
-        verify: bool | ssl.SSLContext = self.verify if isinstance(self.verify, bool) else self._ca_context()
-        return {"verify": verify, "follow_redirects": False, "timeout": self.policy.read_timeout}
-
-    def _ca_context(self) -> ssl.SSLContext:
-        try:
-            return ssl.create_default_context(cafile=str(self.verify))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"ca_bundle {self.verify!r} cannot be read as a CA bundle: {exc}") from None
+    def _client_args(
+        self, verify: Verify | None = None, ca_bundle: str | os.PathLike[str] | None = None
+    ) -> dict[str, Any]:
+        """httpx client settings; ``verify``/``ca_bundle`` of one call win over the probe's own."""
+        if ca_bundle is not None and verify is False:
+            raise ConfigError("give either verify=False or ca_bundle=, not both")
+        chosen: Verify = ca_bundle if ca_bundle is not None else (self.verify if verify is None else verify)
+        context: bool | ssl.SSLContext = chosen if isinstance(chosen, (bool, ssl.SSLContext)) else _ca_context(chosen)
+        return {"verify": context, "follow_redirects": False, "timeout": self.policy.read_timeout}
 
     def _wait_policy(self, timeout: Duration, interval: Duration) -> RetryPolicy:
         every = parse_duration(interval)
@@ -259,13 +281,16 @@ class Probe(_ProbeBase):
         timeout: Duration | None = None,
         deadline: Duration | None = None,
         name: str | None = None,
+        verify: Verify | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
         _policy: RetryPolicy | None = None,
         _interrupted: Callable[[], object] | None = None,
     ) -> ProbeResult:
         """Send ``method path`` with retries until an answer meets the expectations given here.
 
         ``json`` holds conditions on the JSON body (``checks.db.status == "ok"``), not a request body
-        (that is ``body``). Raises ``ProbeFailed`` when no attempt got an answer or an expectation
+        (that is ``body``). ``verify``/``ca_bundle`` set TLS verification for this call only (a CA
+        bundle file given at run time, e.g. a test CA's). Raises ``ProbeFailed`` when no attempt got an answer or an expectation
         was missed; without expectations, a 429/502/503/504 answer is retried and then returned.
         """
         __tracebackhide__ = True
@@ -284,7 +309,7 @@ class Probe(_ProbeBase):
             interrupted=_interrupted,
         )
         args = self._request_args(run, headers, body)
-        with httpx.Client(**self._client_args()) as client:
+        with httpx.Client(**self._client_args(verify, ca_bundle)) as client:
             while True:
                 begun = run.begin()
                 try:
@@ -325,6 +350,8 @@ class Probe(_ProbeBase):
         contains: str | None = None,
         name: str | None = None,
         interrupted: Callable[[], object] | None = None,
+        verify: Verify | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
     ) -> ProbeResult:
         """Probe ``path`` until it answers as wanted (a fresh deploy settling) or ``timeout`` passes.
 
@@ -339,6 +366,8 @@ class Probe(_ProbeBase):
             json=json,
             contains=contains,
             name=name,
+            verify=verify,
+            ca_bundle=ca_bundle,
             _policy=self._wait_policy(timeout, interval),
             _interrupted=interrupted,
         )
@@ -363,6 +392,8 @@ class AsyncProbe(_ProbeBase):
         timeout: Duration | None = None,
         deadline: Duration | None = None,
         name: str | None = None,
+        verify: Verify | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
         _policy: RetryPolicy | None = None,
         _interrupted: Callable[[], object] | None = None,
     ) -> ProbeResult:
@@ -383,7 +414,7 @@ class AsyncProbe(_ProbeBase):
             interrupted=_interrupted,
         )
         args = self._request_args(run, headers, body)
-        async with httpx.AsyncClient(**self._client_args()) as client:
+        async with httpx.AsyncClient(**self._client_args(verify, ca_bundle)) as client:
             while True:
                 begun = run.begin()
                 try:
@@ -424,6 +455,8 @@ class AsyncProbe(_ProbeBase):
         contains: str | None = None,
         name: str | None = None,
         interrupted: Callable[[], object] | None = None,
+        verify: Verify | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
     ) -> ProbeResult:
         """See ``Probe.wait_until_healthy``."""
         __tracebackhide__ = True
@@ -434,6 +467,8 @@ class AsyncProbe(_ProbeBase):
             json=json,
             contains=contains,
             name=name,
+            verify=verify,
+            ca_bundle=ca_bundle,
             _policy=self._wait_policy(timeout, interval),
             _interrupted=interrupted,
         )

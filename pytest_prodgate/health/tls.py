@@ -9,6 +9,7 @@ a wrong name and an untrusted chain are reported as two different problems.
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 import ssl
 from collections.abc import Sequence
@@ -167,7 +168,7 @@ class CertificateReport:
             lines += [
                 f"  subject:  {cert.subject}",
                 f"  issuer:   {cert.issuer}",
-                f"  expires:  {cert.not_after:%Y-%m-%d %H:%M:%S} UTC ({days:g} days left)",
+                f"  expires:  {cert.not_after:%Y-%m-%d %H:%M:%S} UTC ({_whole_days(days)} left)",
                 f"  names:    {', '.join(cert.names) or 'none'}",
                 f"  protocol: {self.protocol}",
                 "  chain:    "
@@ -190,6 +191,20 @@ class CertificateReport:
             "chain_error": self.chain_error,
             "error": self.error,
         }
+
+
+def _whole_days(days: float | None) -> str:
+    """Whole days completed before expiry, as people count them: 5.04 and 5.9 are "5 days"."""
+    if days is None:
+        return "unknown"
+    if days < 0:
+        ago = math.floor(-days)
+        return ("expired today" if ago == 0 else f"expired {_days(ago)} ago") + ", no days"
+    return _days(math.floor(days))
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _handshake(host: str, port: int, context: ssl.SSLContext, server_name: str, timeout: float) -> ssl.SSLSocket:

@@ -1,7 +1,9 @@
 """A quick load test from the command line, judged by thresholds.
 
-Exit status: 0 when every threshold passed, 1 when one failed (or the target was unreachable),
-4 on a usage mistake. ``--json PATH`` writes the result with its figures in base units.
+Exit status: 0 when every threshold passed, 1 when one failed, the target was unreachable or, as
+in Locust, any request failed (unless a threshold on ``error_rate``/``errors`` or ``--allow-errors``
+says how many may), 4 on a usage mistake. ``--json PATH`` writes the result with its figures in
+base units.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import inspect
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +24,13 @@ from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.exitcodes import ExitCode
 from pytest_prodgate.gate import format_results
 from pytest_prodgate.performance.scenarios import Flow, Scenario, Template, normalise
+from pytest_prodgate.thresholds import Threshold, format_value
 
 # The engine (httpx, httptools, hdrhistogram) is imported in ``run``, so ``prodgate --help`` stays fast.
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.performance.result import LoadResult
 
-__all__ = ["load_scenario_file", "register", "run"]
+__all__ = ["failed_requests", "load_scenario_file", "register", "run"]
 
 # The plan's keys (as in [tool.prodgate.performance]) and the option and argument that set each one.
 OPTIONS = {
@@ -79,6 +83,11 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="EXPR",
         help="Threshold such as 'p95 < 500ms'; repeatable",
+    )
+    judge.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="Do not fail on failed requests by themselves (a threshold on error_rate or errors still judges them)",
     )
     judge.add_argument("--abort-on-fail", action="store_true", help="Stop as soon as a threshold can no longer pass")
     judge.add_argument("--json", metavar="PATH", help="Write the result as JSON")
@@ -186,14 +195,39 @@ def run(args: argparse.Namespace) -> int:
     judged = result.evaluate(*plan.thresholds)
     if judged:
         print(format_results(judged), file=sys.stdout)
+    errors = None if result.failure else failed_requests(result, plan.thresholds, allowed=args.allow_errors)
+    if errors:
+        print(f"failed: {errors}", file=sys.stdout)
+    passed = result.failure is None and errors is None and all(r.passed for r in judged)
     if args.json:
         data = result.to_dict()
         data["thresholds"] = [r.to_dict() for r in judged]
-        data["passed"] = result.failure is None and all(r.passed for r in judged)
+        data["passed"] = passed
         Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
-    if result.failure or not all(r.passed for r in judged):
-        return int(ExitCode.GATES_FAILED)
-    return int(ExitCode.OK)
+    return int(ExitCode.OK if passed else ExitCode.GATES_FAILED)
+
+
+ERROR_FIGURES = ("errors", "error_rate", "success_rate")
+
+
+def failed_requests(result: LoadResult, thresholds: Sequence[Threshold], *, allowed: bool) -> str | None:
+    """Why a run with failed requests fails by itself, or ``None``.
+
+    As in Locust, any failed request fails the run, unless ``--allow-errors`` is given or a threshold
+    on an error figure (``error_rate < 1%``, ``errors == 0``, ``errors_5xx``...) says how many may fail.
+    """
+    overall = result.overall
+    if allowed or not overall.error_count:
+        return None
+    if any(t.figure in ERROR_FIGURES or t.figure.startswith("errors_") for t in thresholds):
+        return None
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in sorted(overall.errors.items()) if count)
+    share = format_value(overall.error_count / overall.requests, "%") if overall.requests else "100 %"
+    return (
+        f"{overall.error_count:,} of {overall.requests:,} requests failed ({kinds}; error_rate = {share}); "
+        "any failed request fails prodgate load unless a threshold says how many may "
+        "(-t 'error_rate < 1%') or --allow-errors is given"
+    )
 
 
 def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, workers: Any) -> Any:

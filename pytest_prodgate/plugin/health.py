@@ -51,6 +51,14 @@ def _recorder(gate: Gate) -> Callable[[ProbeResult, str | None], None]:
     return record
 
 
+def _ca_bundle(section: Mapping[str, Any]) -> str | None:
+    """``ca_bundle`` of ``[tool.prodgate.health]``, ``${NAME}`` read from the environment (a bundle known at run time)."""
+    from pytest_prodgate.health.declarative import expand_env
+
+    bundle = section.get("ca_bundle")
+    return expand_env(bundle, where="[tool.prodgate.health] ca_bundle") if bundle else None
+
+
 def _probe_options(prodgate: Prodgate, gate: Gate) -> dict[str, Any]:
     from pytest_prodgate.health.declarative import expand_headers
     from pytest_prodgate.health.probes import RetryPolicy
@@ -59,7 +67,7 @@ def _probe_options(prodgate: Prodgate, gate: Gate) -> dict[str, Any]:
     return {
         "policy": RetryPolicy.from_settings(section),
         "headers": expand_headers(section.get("headers", {}), where="[tool.prodgate.health]"),
-        "verify": section.get("ca_bundle") or section.get("verify", True),
+        "verify": _ca_bundle(section) or section.get("verify", True),
         "redactor": redactor(prodgate.settings.get("secrets", [])),
         "on_result": _recorder(gate),
     }
@@ -87,7 +95,7 @@ class TlsChecker:
     def __init__(self, gate: Gate, base_url: str | None, section: Mapping[str, Any]) -> None:
         self.gate = gate
         self.base_url = base_url
-        self.ca_bundle: str | None = section.get("ca_bundle")
+        self.ca_bundle = _ca_bundle(section)
 
     def certificate(
         self,

@@ -122,7 +122,11 @@ class LoadFixture:
         from pytest_prodgate.performance.engine import run_plan
 
         plan = self.plan(scenarios, url=url, thresholds=thresholds, **settings)
-        return self._record(run_plan(plan), thresholds, record_as)
+        try:
+            result = run_plan(plan)
+        except TargetError as exc:  # a failed smoke request: its paragraph, not a traceback through the engine
+            raise GateFailed(f"load run failed: {exc}") from None
+        return self._record(result, thresholds, record_as)
 
     async def arun(
         self,
@@ -138,7 +142,11 @@ class LoadFixture:
         from pytest_prodgate.performance.engine import arun_plan
 
         plan = self.plan(scenarios, url=url, thresholds=thresholds, **settings)
-        return self._record(await arun_plan(plan), thresholds, record_as)
+        try:
+            result = await arun_plan(plan)
+        except TargetError as exc:
+            raise GateFailed(f"load run failed: {exc}") from None
+        return self._record(result, thresholds, record_as)
 
     def _record(self, result: LoadResult, thresholds: Sequence[str | Threshold], record_as: str | None) -> LoadResult:
         __tracebackhide__ = True
@@ -161,7 +169,7 @@ class LoadFixture:
         }
         self.gate.attach(f"load.{record_as}" if record_as else "load", details)
         if result.failure:
-            raise TargetError(f"load run failed: {result.failure}")
+            raise GateFailed(f"load run failed: {result.failure}")
         if thresholds:
             self.gate.check(*thresholds, figures=result.figures)
         return result

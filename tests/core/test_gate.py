@@ -49,6 +49,6 @@ def test_judge_uses_declared_thresholds_and_deciding_figure_reads_well_when_fail
     gate.record_many({"p95": 0.041, "rps": 4})
     results = gate.judge()
     assert [r.verdict for r in results] == [Verdict.PASS, Verdict.FAIL]
-    assert deciding_figure(results, gate.figures) == "rps 4, wanted >= 10"
-    assert "rps = 4, wanted >= 10" in format_results(results)
+    assert deciding_figure(results, gate.figures) == "rps 4/s, wanted >= 10/s"
+    assert "rps = 4/s, wanted >= 10/s" in format_results(results)
     assert gate.to_dict()["severity"] == "warning"

@@ -111,7 +111,7 @@ def test_figure_kind_follows_the_name_when_judging_units() -> None:
     assert figure_kind("search.p95") is Kind.DURATION
     assert figure_kind("error_rate") is Kind.FRACTION
     assert figure_kind("growth_per_100") is Kind.BYTES
-    assert figure_kind("rps") is Kind.NUMBER
+    assert figure_kind("rps") is Kind.RATE
     assert figure_kind("checkout_widgets") is Kind.ANY
 
 
