@@ -4,6 +4,9 @@ What counts as secret: values of environment variables whose names contain KEY, 
 PASSWORD, PASSWD, CREDENTIAL, DSN (or that the configuration's ``secrets`` list names), passwords
 inside URLs (``postgresql://user:pw@host/db``), and headers named like secrets (Authorization, Cookie,
 Set-Cookie, X-Api-Key, *-Token...; never the CORS ``Access-Control-*`` ones).
+
+A database DSN is masked down to its password wherever it came from: ``DB_DSN=postgresql://app:pw@db:5432/shop``
+shows as ``postgresql://app:********@db:5432/shop``, so a message still says which database it is about.
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "Redactor", "is_secret_header", "is_secret_name", "mask_headers", "mask_url", "redactor"]
+__all__ = [
+    "MASK",
+    "Redactor",
+    "dsn_secrets",
+    "is_database_url",
+    "is_secret_header",
+    "is_secret_name",
+    "mask_headers",
+    "mask_url",
+    "redactor",
+]
 
 MASK = "********"
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN|PRIVATE|COOKIE|AUTH", re.IGNORECASE)
@@ -27,6 +40,14 @@ SECRET_HEADER_NAME = re.compile(
 _CORS_PREFIX = "access-control-"
 # scheme://user:password@host -> scheme://user:********@host
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
+# ?password=pw (libpq, PyMySQL and Redis accept the password as a query parameter too)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|sslpassword)=)(?P<pw>[^&#\s]+)", re.IGNORECASE)
+# Schemes of database URLs: their host, port and database are no secret, only their password is.
+_DATABASE_URL = re.compile(
+    r"^(?:postgres(?:ql)?|mysql|mariadb|sqlite|oracle|mssql|cockroachdb|redis|rediss|mongodb(?:\+srv)?|amqps?)"
+    r"(?:\+[a-z0-9_]+)?://",
+    re.IGNORECASE,
+)
 # Shortest value worth replacing by text search: shorter ones would mask ordinary words.
 _MIN_SECRET_LENGTH = 4
 
@@ -47,8 +68,20 @@ def is_secret_name(name: str) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """Hide the password of a URL or DSN: ``postgresql://app:********@db/prod``."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", url)
+    """Hide the password of a URL or DSN: ``postgresql://app:********@db/prod`` (also ``?password=...``)."""
+    masked = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", url)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", masked)
+
+
+def is_database_url(value: str) -> bool:
+    """Whether ``value`` is a database URL (``postgresql://``, ``mysql+pymysql://``, ``redis://``...)."""
+    return bool(_DATABASE_URL.match(value.strip()))
+
+
+def dsn_secrets(value: str) -> list[str]:
+    """The secret parts of a database URL: its password (in the netloc or as a query parameter)."""
+    found = [m["pw"] for m in _URL_PASSWORD.finditer(value)]
+    return found + [m["pw"] for m in _QUERY_PASSWORD.finditer(value)]
 
 
 def mask_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -69,11 +102,12 @@ class Redactor:
         for name, value in env.items():
             if not value:
                 continue
-            if name in wanted or is_secret_name(name):
-                found.add(value)
             # A password inside any URL-valued variable (DATABASE_URL...) is a secret too.
-            for match in _URL_PASSWORD.finditer(value):
-                found.add(match["pw"])
+            found.update(dsn_secrets(value))
+            # A secret-named variable is masked whole, except a database URL: only its password is secret,
+            # and its host, port and database tell which database a message is about (DB_DSN, *_DSN).
+            if (name in wanted or is_secret_name(name)) and not is_database_url(value):
+                found.add(value)
         # Longest first, so a secret that contains another is masked whole.
         self.values = sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 
@@ -95,7 +129,7 @@ class Redactor:
             return self.text(value)
         if isinstance(value, Mapping):
             return {
-                k: (MASK if isinstance(k, str) and is_secret_name(k) and isinstance(v, str) and v else self.data(v))
+                k: (MASK if _masked_whole(k, v) else self.data(v))
                 for k, v in value.items()
             }
         if isinstance(value, (list, tuple)):
@@ -103,6 +137,13 @@ class Redactor:
         return value
 
     __call__ = text
+
+
+def _masked_whole(key: Any, value: Any) -> bool:
+    """A value under a secret-named key is masked whole, unless it is a database URL (its password only)."""
+    if not (isinstance(key, str) and is_secret_name(key) and isinstance(value, str) and value):
+        return False
+    return not is_database_url(value)
 
 
 def redactor(secret_names: Iterable[str] = ()) -> Redactor:

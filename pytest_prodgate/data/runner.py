@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.result import RuleResult
+from pytest_prodgate.dsn import connection_failure, normalize_database_url
 from pytest_prodgate.data.rules import Rule
 from pytest_prodgate.errors import ConfigError, RuleTimeout, TargetError
 from pytest_prodgate.redact import mask_url
@@ -41,6 +42,13 @@ def _connect_args(url: sa.URL, timeout: float) -> dict[str, Any]:
     if backend == "sqlite":
         return {"timeout": CONNECT_TIMEOUT}
     return {}
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own reason, first line, without SQLAlchemy's background link."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__
 
 
 def render_sql(statement: Any, dialect: sa.Dialect) -> str:
@@ -75,13 +83,15 @@ class DataChecker:
         if isinstance(url, Engine):
             self.engine = url
             self._owns_engine = False
+            self._written = url.url.render_as_string(hide_password=False)
         else:
+            written = url.render_as_string(hide_password=False) if isinstance(url, sa.URL) else str(url)
             try:
-                parsed = sa.make_url(url)
+                parsed = sa.make_url(normalize_database_url(written))
             except sa.exc.ArgumentError:
                 raise ConfigError(
-                    f"database URL {mask_url(str(url))!r} is not a SQLAlchemy URL "
-                    "(e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db)"
+                    f"database URL {mask_url(written)!r} is not a database URL "
+                    "(e.g. sqlite:///shop.db, postgresql://user@host/db or mysql://user@host/db)"
                 ) from None
             try:
                 self.engine = sa.create_engine(parsed, connect_args=_connect_args(parsed, self.statement_timeout))
@@ -90,7 +100,9 @@ class DataChecker:
                     f"no driver for {parsed.drivername!r}: {exc} (install pytest-prodgate[postgres] or [mysql])"
                 ) from None
             self._owns_engine = True
-        self.url_text = self.engine.url.render_as_string(hide_password=True)
+            self._written = written
+        # As the author wrote it (postgresql://, not the driver's scheme), password masked.
+        self.url_text = mask_url(self._written)
 
     def close(self) -> None:
         if self._owns_engine:
@@ -173,9 +185,9 @@ class DataChecker:
     def _session(self, rule: Rule) -> Iterator[Connection]:
         try:
             conn = self.engine.connect()
-        except sa.exc.DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-            raise TargetError(f"cannot connect to {self.url_text}: {reason}") from None
+        except (sa.exc.DBAPIError, OSError) as exc:
+            # One paragraph (what was tried, what failed, the likely fix), never the driver's traceback.
+            raise TargetError(connection_failure(self._written, _first_line(exc))) from None
         dialect = conn.dialect.name
         ms = max(1, int(self.statement_timeout * 1000))
         raw: Any = None
