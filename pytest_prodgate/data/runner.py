@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.data.names import Catalog
+from pytest_prodgate.data.query import StatementCheck
 from pytest_prodgate.data.result import RuleResult
 from pytest_prodgate.dsn import connection_failure, normalize_database_url
 from pytest_prodgate.data.rules import Rule
@@ -115,10 +116,15 @@ class DataChecker:
         self.close()
 
     def run(self, rule: Rule, *, thresholds: tuple[str, ...] | None = None) -> RuleResult:
-        """Count and sample the violations of ``rule``; judge them against its thresholds."""
+        """Count and sample the violations of ``rule``; judge them against its thresholds.
+
+        A ``query`` or ``explain`` check (``pytest_prodgate.data.query``) times or explains its statement.
+        """
+        if isinstance(rule, StatementCheck):
+            return rule.measure(self, thresholds)
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
         started = time.monotonic()
-        with self._session(rule) as conn:
+        with self._session() as conn:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
             counted = self._execute(conn, rule, plan.count).mappings().one()
@@ -155,11 +161,21 @@ class DataChecker:
         result.judge(thresholds if thresholds is not None else rule.effective_thresholds())
         return result
 
-    def _execute(self, conn: Connection, rule: Rule, statement: Any) -> sa.CursorResult[Any]:
+    def execute(
+        self, conn: Connection, rule: Rule, statement: Any, params: Mapping[str, Any] | None = None
+    ) -> sa.CursorResult[Any]:
+        """Run one statement of ``rule``; a database error becomes a ``RuleTimeout``, ``ConfigError`` or
+        ``TargetError`` naming the rule, never the driver's traceback."""
         try:
-            return conn.execute(statement)
+            return conn.execute(statement, dict(params)) if params else conn.execute(statement)
         except sa.exc.DBAPIError as exc:
             raise self._explain(rule, exc) from None
+
+    _execute = execute
+
+    def session(self) -> AbstractContextManager[Connection]:
+        """One read-only transaction under the statement timeout (rolled back and closed on exit)."""
+        return self._session()
 
     def _explain(self, rule: Rule, exc: sa.exc.DBAPIError) -> Exception:
         text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
@@ -182,7 +198,7 @@ class DataChecker:
         return TargetError(f"rule {rule.id!r}: database error on {self.url_text}: {text}")
 
     @contextmanager
-    def _session(self, rule: Rule) -> Iterator[Connection]:
+    def _session(self) -> Iterator[Connection]:
         try:
             conn = self.engine.connect()
         except (sa.exc.DBAPIError, OSError) as exc:

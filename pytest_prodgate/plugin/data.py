@@ -8,8 +8,8 @@ def test_no_orphaned_order_items(data):
     data.relationship("order_items", "order_id", to="orders.id")
 ```
 
-The database is ``[tool.prodgate.data] database_url``, else ``[tool.prodgate] database_url``, else
-``PRODGATE_DATABASE_URL``, else the embedded demo service's database.
+The database is ``$PRODGATE_DATABASE_URL``, else ``[tool.prodgate.data] database_url``, else
+``[tool.prodgate] database_url``, else the embedded demo service's database.
 
 
 Rules files named in ``[tool.prodgate.data] rules`` become ``data`` gates, one item per rule (pytest glue).
@@ -21,7 +21,8 @@ The files are read and validated when the session starts, so a mistake in one is
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Generator, Iterator, Sequence
+import os
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,8 @@ _could_not_run_key = pytest.StashKey[str]()
 def database_url(config: pytest.Config) -> str:
     """The database the data gates look at; a ``ConfigError`` when none is configured."""
     current: ProdgateConfig = settings(config)
-    url = current.section("data").get("database_url")
+    # The variable wins over both tables (docs/configuration.md), then the data table over the base one.
+    url = os.environ.get("PRODGATE_DATABASE_URL") or current.section("data").get("database_url")
     if not url:
         info = getattr(config.option, "prodgate_demo_info", None)
         from pytest_prodgate.context import DemoInfo, Prodgate
@@ -194,6 +196,32 @@ class DataGate:
     def sql(self, query: str, **options: Any) -> RuleResult:
         __tracebackhide__ = True
         return self.rule("sql", sql=query, **options)
+
+    def query(
+        self, sql: str, *, params: Mapping[str, Any] | None = None, runs: int = 50, **options: Any
+    ) -> RuleResult:
+        """Time a key query ``runs`` times: figures ``p50``, ``p95``, ``max`` (seconds), judged by
+        ``thresholds=[...]`` here and the marker's (``@pytest.mark.data(thresholds=["p95 < 50ms"])``)."""
+        __tracebackhide__ = True
+        from pytest_prodgate.data.query import make_check
+
+        return self.check(make_check("query", _options({"sql": sql, "params": params, "runs": runs, **options})))
+
+    def explain(
+        self,
+        sql: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        large_tables: Sequence[str] = (),
+        min_rows: int | None = None,
+        **options: Any,
+    ) -> RuleResult:
+        """Fail on a full (sequential) scan of a large table in the query's plan: figure ``full_scans``."""
+        __tracebackhide__ = True
+        from pytest_prodgate.data.query import make_check
+
+        values = {"sql": sql, "params": params, "large_tables": list(large_tables), "min_rows": min_rows, **options}
+        return self.check(make_check("explain", _options(values)))
 
 
 def _names(columns: str | Sequence[str]) -> list[str]:
