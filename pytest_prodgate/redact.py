@@ -128,10 +128,7 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {
-                k: (MASK if _masked_whole(k, v) else self.data(v))
-                for k, v in value.items()
-            }
+            return {k: (MASK if _masked_whole(k, v) else self.data(v)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self.data(v) for v in value)
         return value

@@ -138,7 +138,7 @@ def _check_entry(key: str, options: dict[str, Any], path: Path, line: int, index
         label = f"rule {check.id!r}"
         parse_thresholds(list(check.thresholds), where=f"{label} thresholds")
         if key == "query" and not check.thresholds:
-            raise ConfigError("a query entry needs thresholds, e.g. thresholds = [\"p95 < 50ms\"]")
+            raise ConfigError('a query entry needs thresholds, e.g. thresholds = ["p95 < 50ms"]')
         _check_environments(check)
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}", where=where) from None

@@ -21,8 +21,8 @@ from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_T
 from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.query import StatementCheck
 from pytest_prodgate.data.result import RuleResult
-from pytest_prodgate.dsn import connection_failure, normalize_database_url
 from pytest_prodgate.data.rules import Rule
+from pytest_prodgate.dsn import connection_failure, normalize_database_url
 from pytest_prodgate.errors import ConfigError, RuleTimeout, TargetError
 from pytest_prodgate.redact import mask_url
 

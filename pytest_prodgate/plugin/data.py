@@ -197,9 +197,7 @@ class DataGate:
         __tracebackhide__ = True
         return self.rule("sql", sql=query, **options)
 
-    def query(
-        self, sql: str, *, params: Mapping[str, Any] | None = None, runs: int = 50, **options: Any
-    ) -> RuleResult:
+    def query(self, sql: str, *, params: Mapping[str, Any] | None = None, runs: int = 50, **options: Any) -> RuleResult:
         """Time a key query ``runs`` times: figures ``p50``, ``p95``, ``max`` (seconds), judged by
         ``thresholds=[...]`` here and the marker's (``@pytest.mark.data(thresholds=["p95 < 50ms"])``)."""
         __tracebackhide__ = True

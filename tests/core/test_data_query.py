@@ -77,7 +77,12 @@ def test_explain_fails_naming_table_and_plan_node_when_the_filtered_column_has_n
     verdict, message, figures = _run(url, check)
     assert (verdict, figures["full_scans"]) == ("fail", 1.0), message
     assert "full_scans = 1, wanted == 0" in message.splitlines()[0]
-    node = {"sqlite": f"SCAN {table}", "postgresql": "Seq Scan", "mysql": "access_type ALL", "mariadb": "access_type ALL"}
+    node = {
+        "sqlite": f"SCAN {table}",
+        "postgresql": "Seq Scan",
+        "mysql": "access_type ALL",
+        "mariadb": "access_type ALL",
+    }
     backend = sa.make_url(url).get_backend_name()
     assert f"full scan of a large table: table {table} ({node[backend]}" in message, message
 

@@ -63,7 +63,9 @@ def test_missing_driver_is_one_line_naming_the_extra_when_none_is_installed(monk
         f"postgres://app:{MASK}@db:5432/shop: no driver for postgres:// is installed (psycopg or psycopg2); "
         "install one with: pip install 'pytest-prodgate[postgres]'"
     )
-    with pytest.raises(ConfigError, match=r"\(pymysql or MySQLdb\); install one with: pip install 'pytest-prodgate\[mysql\]'"):
+    with pytest.raises(
+        ConfigError, match=r"\(pymysql or MySQLdb\); install one with: pip install 'pytest-prodgate\[mysql\]'"
+    ):
         DataChecker("mariadb://root@127.0.0.1/test")
 
 
@@ -71,8 +73,8 @@ def test_describe_names_host_port_and_database_when_given_a_url() -> None:
     assert describe_database("postgresql://u:p@127.0.0.1:5999/test") == "host 127.0.0.1, port 5999, database test"
     assert describe_database("mysql://u@db/shop") == "host db, port 3306 (default), database shop"
     assert describe_database("sqlite:////tmp/shop.db") == "SQLite file /tmp/shop.db"
-    assert connection_failure("postgresql://u:pw-123@h:1/d", "password authentication failed for user \"u\"") == (
-        f'cannot connect to postgresql://u:{MASK}@h:1/d (host h, port 1, database d): password authentication '
+    assert connection_failure("postgresql://u:pw-123@h:1/d", 'password authentication failed for user "u"') == (
+        f"cannot connect to postgresql://u:{MASK}@h:1/d (host h, port 1, database d): password authentication "
         'failed for user "u"; check the user and password in the URL'
     )
 

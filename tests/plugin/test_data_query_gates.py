@@ -88,7 +88,9 @@ def test_rules_file_query_and_explain_entries_are_gates_when_listed(pytester: py
             f"min_rows = {ROWS}\n"
         ),
     )
-    pytester.makepyprojecttoml(f'[tool.prodgate]\ndatabase_url = "{url}"\n[tool.prodgate.data]\nrules = ["keys.toml"]\n')
+    pytester.makepyprojecttoml(
+        f'[tool.prodgate]\ndatabase_url = "{url}"\n[tool.prodgate.data]\nrules = ["keys.toml"]\n'
+    )
     result = pytester.runpytest("-p", "no:randomly", "-v")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["keys.toml::lookup-latency PASSED*", "keys.toml::lookup-plan FAILED*"])
