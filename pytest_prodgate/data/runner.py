@@ -91,7 +91,7 @@ class DataChecker:
                 parsed = sa.make_url(normalize_database_url(written))
             except sa.exc.ArgumentError:
                 raise ConfigError(
-                    f"database URL {mask_url(written)!r} is not a database URL "
+                    f"database URL {mask_url(written)!r} is not a SQLAlchemy URL "
                     "(e.g. sqlite:///shop.db, postgresql://user@host/db or mysql://user@host/db)"
                 ) from None
             try:
@@ -198,7 +198,7 @@ class DataChecker:
         return TargetError(f"rule {rule.id!r}: database error on {self.url_text}: {text}")
 
     @contextmanager
-    def _session(self) -> Iterator[Connection]:
+    def _session(self, rule: Rule | None = None) -> Iterator[Connection]:
         try:
             conn = self.engine.connect()
         except (sa.exc.DBAPIError, OSError) as exc:
