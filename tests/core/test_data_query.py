@@ -6,6 +6,8 @@ plan check fails while its filtered column has no index and passes once it has o
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,3 +190,30 @@ def test_rules_file_query_entry_without_thresholds_is_a_usage_error_naming_file_
     assert str(caught.value) == (
         f"{rules}:1: rule 'query(SELECT 1)': a query entry needs thresholds, e.g. thresholds = [\"p95 < 50ms\"]"
     )
+
+
+def test_prodgate_data_runs_query_and_explain_entries_and_exits_1_when_the_plan_scans_a_large_table(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = sa.create_engine(url)
+    fill(engine, "orders")
+    engine.dispose()
+    rules = tmp_path / "keys.toml"
+    rules.write_text(
+        '[[query]]\nname = "lookup"\nsql = "SELECT id FROM orders WHERE val = :val"\nparams = { val = 3 }\n'
+        'runs = 3\nthresholds = ["p95 < 60s"]\n\n'
+        '[[explain]]\nname = "lookup-plan"\nsql = "SELECT id FROM orders WHERE val = 3"\nlarge_tables = ["orders"]\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_prodgate", "data", str(rules), "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (1, ""), done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("PASS     lookup  p95 ") and lines[1].endswith(" < 60 s"), lines[1]
+    assert lines[2] == "FAIL     lookup-plan  full_scans 1, wanted == 0"
+    assert "      full scan of a large table: table orders (SCAN orders)" in lines
+    assert lines[-1] == "prodgate data: 1 blocking failure"

@@ -161,7 +161,9 @@ def test_unreachable_dsn_from_a_dsn_variable_is_an_error_naming_host_port_and_da
         ]
     )
     result.stdout.fnmatch_lines([f"*data       test_orders    ERROR  cannot connect to {shown} (host 127.0.0.1*"])
-    result.stdout.fnmatch_lines([f"*[[]database.unreachable[]] {shown} unreachable after * ms: *; check that the database server is running*"])
+    result.stdout.fnmatch_lines(
+        [f"*[[]database.unreachable[]] {shown} unreachable after * ms: *; check that the database server is running*"]
+    )
     output = result.stdout.str() + result.stderr.str()
     assert "Sup3r-s3cret" not in output
     assert "Traceback" not in output and "sqlalchemy" not in output.lower() and "runner.py" not in output
