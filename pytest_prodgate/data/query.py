@@ -20,6 +20,7 @@ full scan counts. Each full scan is named with its table and plan node.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -43,6 +44,7 @@ __all__ = ["CHECK_TYPES", "DEFAULT_RUNS", "FullScan", "QueryLatency", "QueryPlan
 DEFAULT_RUNS = 50
 DEFAULT_MAX_TIME = 60.0
 _SHORT_SQL = 60
+_FRESH = itertools.count(1)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -219,7 +221,12 @@ def _plan(conn: Connection, checker: DataChecker, check: QueryPlan) -> tuple[str
         return explain, list(_mysql_scans(json.loads(raw)))
     if dialect == "sqlite":
         explain = f"EXPLAIN QUERY PLAN {check.sql.strip()}"
-        rows = checker.execute(conn, check, sa.text(explain), check.params).fetchall()
+        # SQLite plans an EXPLAIN with the schema its connection last read, and Python's sqlite3 reuses a
+        # prepared EXPLAIN as is: read the schema, and prepare a statement never seen, so that an index
+        # another connection created since (a migration during the run) is in the plan.
+        checker.execute(conn, check, sa.text("SELECT count(*) FROM sqlite_master"))
+        fresh = f"EXPLAIN QUERY PLAN /* prodgate {next(_FRESH)} */ {check.sql.strip()}"
+        rows = checker.execute(conn, check, sa.text(fresh), check.params).fetchall()
         return explain, [scan for row in rows if (scan := _sqlite_scan(str(row[-1]))) is not None]
     raise ConfigError(f"{check.kind} checks know PostgreSQL, MariaDB/MySQL and SQLite plans, not {dialect}'s")
 

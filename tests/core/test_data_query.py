@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pytest_prodgate.data.query import QueryLatency, QueryPlan, make_check, percentile
 from pytest_prodgate.data.rulesfile import load_rules
 from pytest_prodgate.data.runner import DataChecker
-from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.errors import ConfigError, RuleTimeout
 from tests import data_shop
 
 ROWS = 100_000
@@ -96,6 +96,19 @@ def test_explain_passes_when_the_filtered_column_has_an_index(big: tuple[str, sa
     verdict, message, figures = _run(url, check)
     assert (verdict, figures["full_scans"]) == ("pass", 0.0), message
     assert "no full scan in the plan" in message
+
+
+def test_explain_sees_an_index_created_during_the_run_when_the_checker_is_reused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = sa.create_engine(url)
+    fill(engine, "orders")
+    check = QueryPlan(sql=KEY_QUERY.format(table="orders"), params={"val": 42}, large_tables=("orders",))
+    with DataChecker(url) as checker:
+        assert checker.run(check).verdict.value == "fail"
+        add_index(engine, "orders")  # another connection, as a migration would
+        result = checker.run(check)
+    engine.dispose()
+    assert (result.verdict.value, result.figures["full_scans"]) == ("pass", 0.0), result.message()
 
 
 def test_explain_counts_rows_against_min_rows_when_no_table_is_named(big: tuple[str, sa.Engine, str]) -> None:
@@ -217,3 +230,22 @@ def test_prodgate_data_runs_query_and_explain_entries_and_exits_1_when_the_plan_
     assert lines[2] == "FAIL     lookup-plan  full_scans 1, wanted == 0"
     assert "      full scan of a large table: table orders (SCAN orders)" in lines
     assert lines[-1] == "prodgate data: 1 blocking failure"
+
+
+@pytest.mark.parametrize(
+    ("backend", "slow"),
+    [
+        ("sqlite", "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq) SELECT count(*) FROM seq"),
+        ("postgresql", "SELECT pg_sleep(30)"),
+    ],
+)
+def test_query_gate_is_stopped_by_the_statement_timeout_when_the_query_runs_too_long(
+    backend: str, slow: str, tmp_path: Path
+) -> None:
+    with data_shop.database(backend, tmp_path) as url, DataChecker(url, statement_timeout=0.5) as checker:
+        with pytest.raises(RuleTimeout) as caught:
+            checker.run(QueryLatency(name="slow", sql=slow, runs=3, thresholds=("p95 < 60s",)))
+    assert str(caught.value) == (
+        "rule 'slow': the query ran past the statement timeout of 0.5 s "
+        "(raise [tool.prodgate.data] statement_timeout, or index the columns the rule reads)"
+    )
