@@ -43,8 +43,12 @@ class Prodgate:
 
     @property
     def database_url(self) -> str | None:
-        """``database_url`` from the configuration, else ``PRODGATE_DATABASE_URL``, else the demo's."""
-        configured = self.settings.get("database_url") or os.environ.get("PRODGATE_DATABASE_URL")
+        """``$PRODGATE_DATABASE_URL``, else ``database_url`` from the configuration, else the demo's.
+
+        The variable wins, as ``--base-url`` does over ``base_url``: a deployment sets it per environment
+        without editing the project's ``pyproject.toml``.
+        """
+        configured = os.environ.get("PRODGATE_DATABASE_URL") or self.settings.get("database_url")
         if configured:
             return str(configured)
         return self.demo.database_url if self.demo else None

@@ -1,7 +1,8 @@
 """Data gates: integrity, consistency and calculation-accuracy rules run as SQL inside the database.
 
 Plain Python (never imports pytest): ``DataChecker(url).run(make_rule("unique", {...}))`` counts the
-violations with one query and fetches a sample of at most N offending rows with another. The pytest
+violations with one query and fetches a sample of at most N offending rows with another;
+``checker.run(QueryLatency(sql=...))`` / ``QueryPlan`` time a key query or check its plan for full scans. The pytest
 glue lives in ``fixtures.py`` (the ``data`` fixture) and ``collect.py`` (rules files as gates).
 """
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from pytest_prodgate.lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.data.query import QueryLatency, QueryPlan
     from pytest_prodgate.data.result import RuleResult
     from pytest_prodgate.data.rulebase import Rule
     from pytest_prodgate.data.rules import RULE_TYPES, make_rule
@@ -21,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "RULE_TYPES",
     "DataChecker",
+    "QueryLatency",
+    "QueryPlan",
     "Rule",
     "RuleEntry",
     "RuleResult",
@@ -34,6 +38,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        ".query": ("QueryLatency", "QueryPlan"),
         ".result": ("RuleResult",),
         ".rulebase": ("Rule",),
         ".rules": ("RULE_TYPES", "make_rule"),

@@ -49,6 +49,7 @@ class RuleResult:
     duration: float = 0.0
     finds_rows: bool = True
     results: list[ThresholdResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a query or plan check found, one line each
 
     @property
     def violations(self) -> int:
@@ -73,6 +74,8 @@ class RuleResult:
         headline = f"{self.rule.describe()}: " + "; ".join(r.message for r in missed)
         table = format_results(self.results).split("\n", 1)[1] if self.results else ""
         lines = [headline, table.rstrip("\n")] if table else [headline]
+        if self.notes:
+            lines += [""] + ["  " + note for note in self.notes]
         if self.sample:
             total = self.violations
             of = f" of {total}" if total else ""
@@ -103,6 +106,7 @@ class RuleResult:
             "sample": [[_json_cell(v) for v in row] for row in self.sample],
             "sql": self.sql,
             "duration": self.duration,
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 

@@ -12,7 +12,18 @@ TOML::
     [rule.environments.dev]        # per-environment overrides: severity, thresholds
     severity = "warning"
 
-YAML: ``rules:`` holding a list of the same mappings. Every mistake is a ``ConfigError`` whose ``where``
+Key queries are gates too (``pytest_prodgate.data.query``)::
+
+    [[query]]                      # latency: figures p50, p95, max (seconds) over `runs` executions
+    sql = "SELECT id FROM orders WHERE customer_id = :customer"
+    params = { customer = 42 }
+    runs = 50
+    thresholds = ["p95 < 50ms"]
+    [[explain]]                    # plan: fails on a full scan of a large table (full_scans == 0)
+    sql = "SELECT id FROM orders WHERE customer_id = 42"
+    large_tables = ["orders"]      # or min_rows = 100000
+
+YAML: ``rules:`` (and ``query:``, ``explain:``) holding a list of the same mappings. Every mistake is a ``ConfigError`` whose ``where``
 is ``FILE:LINE`` and whose message names the rule (``rule #2 (unique)``).
 """
 
@@ -26,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pytest_prodgate.data.query import CHECK_TYPES, make_check
 from pytest_prodgate.data.rules import Rule, make_rule
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.thresholds import parse_thresholds
@@ -38,8 +50,9 @@ else:  # pragma: no cover
 __all__ = ["RuleEntry", "apply_overrides", "load_rules", "parse_rules"]
 
 OVERRIDE_KEYS = ("severity", "thresholds")
-_TOML_HEADER = re.compile(r"^\s*\[\[\s*rules?\s*\]\]\s*(#.*)?$")
-_TOP_KEYS = ("rule", "rules")
+_TOML_HEADER = re.compile(r"^\s*\[\[\s*(?P<key>rules?|query|explain)\s*\]\]\s*(#.*)?$")
+_RULE_KEYS = ("rule", "rules")
+_TOP_KEYS = (*_RULE_KEYS, *CHECK_TYPES)
 
 
 @dataclass(frozen=True)
@@ -78,9 +91,8 @@ def parse_rules(text: str, path: Path) -> list[RuleEntry]:
         raise ConfigError("a rules file must end in .toml, .yaml or .yml", where=str(path))
     entries: list[RuleEntry] = []
     seen: dict[str, RuleEntry] = {}
-    for index, item in enumerate(items):
-        line = lines[index] if index < len(lines) else 1
-        entry = _entry(item, path, line, index)
+    for index, ((key, item), line) in enumerate(sorted(zip(items, lines, strict=True), key=lambda pair: pair[1])):
+        entry = _entry(item, path, line, index, key)
         earlier = seen.get(entry.rule.id)
         if earlier is not None:
             raise ConfigError(
@@ -93,12 +105,14 @@ def parse_rules(text: str, path: Path) -> list[RuleEntry]:
     return entries
 
 
-def _entry(item: Any, path: Path, line: int, index: int) -> RuleEntry:
+def _entry(item: Any, path: Path, line: int, index: int, key: str = "rule") -> RuleEntry:
     where = f"{path}:{line}"
     label = f"rule #{index + 1}"
     if not isinstance(item, Mapping):
         raise ConfigError(f"{label} must be a table of options, got {item!r}", where=where)
     options = dict(item)
+    if key in CHECK_TYPES:
+        return _check_entry(key, options, path, line, index)
     kind = options.pop("type", None)
     if kind is None:
         raise ConfigError(f"{label} has no 'type' (one of unique, not_null, relationship, ...)", where=where)
@@ -111,6 +125,24 @@ def _entry(item: Any, path: Path, line: int, index: int) -> RuleEntry:
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}", where=where) from None
     return RuleEntry(rule=rule, path=path, line=line, index=index)
+
+
+def _check_entry(key: str, options: dict[str, Any], path: Path, line: int, index: int) -> RuleEntry:
+    """A ``[[query]]`` or ``[[explain]]`` entry: a key query's latency or plan, as one gate."""
+    where = f"{path}:{line}"
+    label = f"rule #{index + 1} ({key})"
+    if options.pop("type", key) != key:
+        raise ConfigError(f"{label}: a [[{key}]] entry takes no other 'type'", where=where)
+    try:
+        check = make_check(key, options)
+        label = f"rule {check.id!r}"
+        parse_thresholds(list(check.thresholds), where=f"{label} thresholds")
+        if key == "query" and not check.thresholds:
+            raise ConfigError('a query entry needs thresholds, e.g. thresholds = ["p95 < 50ms"]')
+        _check_environments(check)
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {exc}", where=where) from None
+    return RuleEntry(rule=check, path=path, line=line, index=index)
 
 
 def _check_environments(rule: Rule) -> None:
@@ -145,17 +177,30 @@ def apply_overrides(rule: Rule, environment: str | None = None, severity: Mappin
     return replace(rule, **changes) if changes else rule
 
 
-def _read_toml(text: str, path: Path) -> tuple[list[Any], list[int]]:
+def _read_toml(text: str, path: Path) -> tuple[list[tuple[str, Any]], list[int]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path)) from None
     items = _top_list(data, path)
-    # tomllib keeps no positions: the Nth [[rule]] header is the Nth rule.
-    lines = [number for number, line in enumerate(text.splitlines(), start=1) if _TOML_HEADER.match(line)]
-    if len(lines) != len(items):
-        lines = [_find_line(text, item) for item in items]
+    # tomllib keeps no positions: the Nth [[query]] header is the Nth query (likewise rule, explain).
+    headers: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _TOML_HEADER.match(line)
+        if match:
+            headers.setdefault(_kind(match["key"]), []).append(number)
+    lines: list[int] = []
+    seen: dict[str, int] = {}
+    for key, item in items:
+        found = headers.get(key, [])
+        position = seen.get(key, 0)
+        seen[key] = position + 1
+        lines.append(found[position] if len(found) == sum(1 for k, _ in items if k == key) else _find_line(text, item))
     return items, lines
+
+
+def _kind(key: str) -> str:
+    return "rule" if key in _RULE_KEYS else key
 
 
 def _find_line(text: str, item: Any) -> int:
@@ -170,7 +215,7 @@ def _find_line(text: str, item: Any) -> int:
     return 1
 
 
-def _read_yaml(text: str, path: Path) -> tuple[list[Any], list[int]]:
+def _read_yaml(text: str, path: Path) -> tuple[list[tuple[str, Any]], list[int]]:
     try:
         import yaml
     except ImportError:
@@ -182,15 +227,23 @@ def _read_yaml(text: str, path: Path) -> tuple[list[Any], list[int]]:
         first = " ".join(str(exc).split())
         raise ConfigError(f"not valid YAML: {first}", where=str(path)) from None
     items = _top_list(data, path)
-    lines: list[int] = []
+    positions: dict[str, list[int]] = {}
     if isinstance(root, yaml.MappingNode):
         for key, value in root.value:
             if key.value in _TOP_KEYS and isinstance(value, yaml.SequenceNode):
-                lines = [node.start_mark.line + 1 for node in value.value]
+                positions[_kind(key.value)] = [node.start_mark.line + 1 for node in value.value]
+    lines: list[int] = []
+    seen: dict[str, int] = {}
+    for key, _ in items:
+        position = seen.get(key, 0)
+        seen[key] = position + 1
+        found = positions.get(key, [])
+        lines.append(found[position] if position < len(found) else 1)
     return items, lines
 
 
-def _top_list(data: Any, path: Path) -> list[Any]:
+def _top_list(data: Any, path: Path) -> list[tuple[str, Any]]:
+    """The entries as ``(kind, options)``: kind ``rule``, ``query`` or ``explain``."""
     if data is None:
         return []
     if not isinstance(data, Mapping):
@@ -198,9 +251,14 @@ def _top_list(data: Any, path: Path) -> list[Any]:
     unknown = sorted(set(data) - set(_TOP_KEYS))
     if unknown:
         raise ConfigError(
-            f"unknown top-level key {unknown[0]!r}; rules go in [[rule]] (TOML) or rules: (YAML)", where=str(path)
+            f"unknown top-level key {unknown[0]!r}; rules go in [[rule]] (TOML) or rules: (YAML), "
+            "key queries in [[query]] and [[explain]]",
+            where=str(path),
         )
-    items = data.get("rule", data.get("rules", []))
-    if not isinstance(items, list):
-        raise ConfigError("'rule' must be a list of rules ([[rule]] tables)", where=str(path))
-    return items
+    found: list[tuple[str, Any]] = []
+    for key in ("rule", "query", "explain"):
+        items = data.get(key, data.get("rules", [])) if key == "rule" else data.get(key, [])
+        if not isinstance(items, list):
+            raise ConfigError(f"'{key}' must be a list of entries ([[{key}]] tables)", where=str(path))
+        found += [(key, item) for item in items]
+    return found

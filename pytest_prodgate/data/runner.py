@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,8 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
 from pytest_prodgate.data.names import Catalog
+from pytest_prodgate.data.query import StatementCheck
 from pytest_prodgate.data.result import RuleResult
 from pytest_prodgate.data.rules import Rule
+from pytest_prodgate.dsn import connection_failure, normalize_database_url
 from pytest_prodgate.errors import ConfigError, RuleTimeout, TargetError
 from pytest_prodgate.redact import mask_url
 
@@ -41,6 +43,13 @@ def _connect_args(url: sa.URL, timeout: float) -> dict[str, Any]:
     if backend == "sqlite":
         return {"timeout": CONNECT_TIMEOUT}
     return {}
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own reason, first line, without SQLAlchemy's background link."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__
 
 
 def render_sql(statement: Any, dialect: sa.Dialect) -> str:
@@ -75,13 +84,15 @@ class DataChecker:
         if isinstance(url, Engine):
             self.engine = url
             self._owns_engine = False
+            self._written = url.url.render_as_string(hide_password=False)
         else:
+            written = url.render_as_string(hide_password=False) if isinstance(url, sa.URL) else str(url)
             try:
-                parsed = sa.make_url(url)
+                parsed = sa.make_url(normalize_database_url(written))
             except sa.exc.ArgumentError:
                 raise ConfigError(
-                    f"database URL {mask_url(str(url))!r} is not a SQLAlchemy URL "
-                    "(e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db)"
+                    f"database URL {mask_url(written)!r} is not a SQLAlchemy URL "
+                    "(e.g. sqlite:///shop.db, postgresql://user@host/db or mysql://user@host/db)"
                 ) from None
             try:
                 self.engine = sa.create_engine(parsed, connect_args=_connect_args(parsed, self.statement_timeout))
@@ -90,7 +101,9 @@ class DataChecker:
                     f"no driver for {parsed.drivername!r}: {exc} (install pytest-prodgate[postgres] or [mysql])"
                 ) from None
             self._owns_engine = True
-        self.url_text = self.engine.url.render_as_string(hide_password=True)
+            self._written = written
+        # As the author wrote it (postgresql://, not the driver's scheme), password masked.
+        self.url_text = mask_url(self._written)
 
     def close(self) -> None:
         if self._owns_engine:
@@ -103,10 +116,15 @@ class DataChecker:
         self.close()
 
     def run(self, rule: Rule, *, thresholds: tuple[str, ...] | None = None) -> RuleResult:
-        """Count and sample the violations of ``rule``; judge them against its thresholds."""
+        """Count and sample the violations of ``rule``; judge them against its thresholds.
+
+        A ``query`` or ``explain`` check (``pytest_prodgate.data.query``) times or explains its statement.
+        """
+        if isinstance(rule, StatementCheck):
+            return rule.measure(self, thresholds)
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
         started = time.monotonic()
-        with self._session(rule) as conn:
+        with self._session() as conn:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
             counted = self._execute(conn, rule, plan.count).mappings().one()
@@ -143,11 +161,21 @@ class DataChecker:
         result.judge(thresholds if thresholds is not None else rule.effective_thresholds())
         return result
 
-    def _execute(self, conn: Connection, rule: Rule, statement: Any) -> sa.CursorResult[Any]:
+    def execute(
+        self, conn: Connection, rule: Rule, statement: Any, params: Mapping[str, Any] | None = None
+    ) -> sa.CursorResult[Any]:
+        """Run one statement of ``rule``; a database error becomes a ``RuleTimeout``, ``ConfigError`` or
+        ``TargetError`` naming the rule, never the driver's traceback."""
         try:
-            return conn.execute(statement)
+            return conn.execute(statement, dict(params)) if params else conn.execute(statement)
         except sa.exc.DBAPIError as exc:
             raise self._explain(rule, exc) from None
+
+    _execute = execute
+
+    def session(self) -> AbstractContextManager[Connection]:
+        """One read-only transaction under the statement timeout (rolled back and closed on exit)."""
+        return self._session()
 
     def _explain(self, rule: Rule, exc: sa.exc.DBAPIError) -> Exception:
         text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
@@ -170,12 +198,12 @@ class DataChecker:
         return TargetError(f"rule {rule.id!r}: database error on {self.url_text}: {text}")
 
     @contextmanager
-    def _session(self, rule: Rule) -> Iterator[Connection]:
+    def _session(self, rule: Rule | None = None) -> Iterator[Connection]:
         try:
             conn = self.engine.connect()
-        except sa.exc.DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-            raise TargetError(f"cannot connect to {self.url_text}: {reason}") from None
+        except (sa.exc.DBAPIError, OSError) as exc:
+            # One paragraph (what was tried, what failed, the likely fix), never the driver's traceback.
+            raise TargetError(connection_failure(self._written, _first_line(exc))) from None
         dialect = conn.dialect.name
         ms = max(1, int(self.statement_timeout * 1000))
         raw: Any = None

@@ -8,8 +8,8 @@ def test_no_orphaned_order_items(data):
     data.relationship("order_items", "order_id", to="orders.id")
 ```
 
-The database is ``[tool.prodgate.data] database_url``, else ``[tool.prodgate] database_url``, else
-``PRODGATE_DATABASE_URL``, else the embedded demo service's database.
+The database is ``$PRODGATE_DATABASE_URL``, else ``[tool.prodgate.data] database_url``, else
+``[tool.prodgate] database_url``, else the embedded demo service's database.
 
 
 Rules files named in ``[tool.prodgate.data] rules`` become ``data`` gates, one item per rule (pytest glue).
@@ -20,7 +20,9 @@ The files are read and validated when the session starts, so a mistake in one is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+import os
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,17 +39,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.data.rulesfile import RuleEntry
     from pytest_prodgate.data.runner import DataChecker
     from pytest_prodgate.gate import Gate
+    from pytest_prodgate.verdict import GateEntry
 
 __all__ = ["DataGate", "DataRuleItem", "DataRulesFile", "checker_for", "data", "data_checker", "database_url"]
 
 
 _checkers_key = pytest.StashKey[dict[str, "DataChecker"]]()
+# Why a data gate could not run (unreachable database, statement timeout): its one-paragraph reason.
+_could_not_run_key = pytest.StashKey[str]()
 
 
 def database_url(config: pytest.Config) -> str:
     """The database the data gates look at; a ``ConfigError`` when none is configured."""
     current: ProdgateConfig = settings(config)
-    url = current.section("data").get("database_url")
+    # The variable wins over both tables (docs/configuration.md), then the data table over the base one.
+    url = os.environ.get("PRODGATE_DATABASE_URL") or current.section("data").get("database_url")
     if not url:
         info = getattr(config.option, "prodgate_demo_info", None)
         from pytest_prodgate.context import DemoInfo, Prodgate
@@ -86,6 +92,36 @@ def close_checkers(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     close_checkers(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Remember why a data gate could not run, so its verdict is an error with that reason alone."""
+    try:
+        return (yield)
+    except TargetError as exc:
+        if item.get_closest_marker("data") is not None:
+            item.stash[_could_not_run_key] = str(exc)
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    reason = item.stash.get(_could_not_run_key, None)
+    if reason is not None and report.when == "call" and report.failed:
+        report.longrepr = reason  # one paragraph, never the driver's or our own traceback
+    return report
+
+
+def pytest_prodgate_gate_judged(item: pytest.Item, entry: GateEntry) -> GateEntry | None:
+    """A data gate that could not run (database unreachable, query timed out) is an error, not a fail."""
+    reason = item.stash.get(_could_not_run_key, None)
+    if reason is None or entry.family != "data" or entry.verdict not in ("fail", "warning"):
+        return None
+    return dataclasses.replace(entry, verdict="error", decided_by=reason, message=reason)
 
 
 class DataGate:
@@ -161,6 +197,30 @@ class DataGate:
     def sql(self, query: str, **options: Any) -> RuleResult:
         __tracebackhide__ = True
         return self.rule("sql", sql=query, **options)
+
+    def query(self, sql: str, *, params: Mapping[str, Any] | None = None, runs: int = 50, **options: Any) -> RuleResult:
+        """Time a key query ``runs`` times: figures ``p50``, ``p95``, ``max`` (seconds), judged by
+        ``thresholds=[...]`` here and the marker's (``@pytest.mark.data(thresholds=["p95 < 50ms"])``)."""
+        __tracebackhide__ = True
+        from pytest_prodgate.data.query import make_check
+
+        return self.check(make_check("query", _options({"sql": sql, "params": params, "runs": runs, **options})))
+
+    def explain(
+        self,
+        sql: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        large_tables: Sequence[str] = (),
+        min_rows: int | None = None,
+        **options: Any,
+    ) -> RuleResult:
+        """Fail on a full (sequential) scan of a large table in the query's plan: figure ``full_scans``."""
+        __tracebackhide__ = True
+        from pytest_prodgate.data.query import make_check
+
+        values = {"sql": sql, "params": params, "large_tables": list(large_tables), "min_rows": min_rows, **options}
+        return self.check(make_check("explain", _options(values)))
 
 
 def _names(columns: str | Sequence[str]) -> list[str]:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             f"no readiness check is switched on in {path}: set [tool.prodgate.readiness] checks "
             f"or pass --check (one of {', '.join(CHECK_NAMES)})"
         )
-    database_url = args.database_url or config.get("database_url") or os.environ.get("PRODGATE_DATABASE_URL")
+    database_url = args.database_url or os.environ.get("PRODGATE_DATABASE_URL") or config.get("database_url")
     results = run_checks(
         names, section, root=path.resolve().parent, database_url=database_url, secret_names=config.get("secrets", [])
     )

@@ -1,5 +1,8 @@
 """Database readiness (SQLAlchemy): reachable within a timeout, and Alembic at its head revision.
 
+URLs are accepted as people write them (``postgresql://``, ``postgres://``, ``mysql://``, ``mariadb://``;
+see ``pytest_prodgate.dsn``), the same way the data gates accept them.
+
 Every URL shown is masked (``postgresql+psycopg://app:********@db/prod``).
 """
 
@@ -10,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pytest_prodgate.dsn import likely_fix, normalize_database_url
 from pytest_prodgate.readiness.result import Finding, ReadinessResult, build_result
 from pytest_prodgate.redact import Redactor, mask_url
 
@@ -36,7 +40,7 @@ def _engine(database_url: str, timeout: float) -> Any:
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    url = make_url(database_url)
+    url = make_url(normalize_database_url(database_url))  # postgresql://, mysql://... as people write them
     return create_engine(url, poolclass=NullPool, connect_args=_connect_args(url, timeout))
 
 
@@ -98,7 +102,8 @@ def check_database(
     if latency is None:
         elapsed = time.perf_counter() - started
         figures["elapsed"] = elapsed
-        findings.append(Finding("database.unreachable", f"{shown} unreachable after {elapsed * 1000:.0f} ms: {error}"))
+        reason = f"{shown} unreachable after {elapsed * 1000:.0f} ms: {error}; {likely_fix(str(error))}"
+        findings.append(Finding("database.unreachable", reason))
         summary = ""
     else:
         figures["latency"] = latency

@@ -69,7 +69,11 @@ def test_cli_exits_1_with_each_rule_an_error_and_its_reason_when_the_database_is
     lines = done.stdout.splitlines()
     errors = [line for line in lines if line.startswith("ERROR ")]
     assert len(errors) == 13
-    assert all(line.endswith(f"cannot connect to {url}: unable to open database file") for line in errors)
+    reason = (
+        f"cannot connect to {url} (SQLite file {url[len('sqlite:///') :]}): unable to open database file; "
+        "check that the SQLite file's folder exists and is readable"
+    )
+    assert all(line.endswith(reason) for line in errors), errors[0]
     assert lines[-1] == "prodgate data: 13 blocking failures"
     saved = json.loads(report.read_text())
     assert (saved["passed"], saved["reason"]) == (False, "13 blocking gates did not pass (13 errored)")

@@ -68,7 +68,7 @@ def test_bad_database_url_is_a_config_error_without_the_password_when_it_cannot_
 
 def test_password_is_masked_when_the_database_is_named_in_a_result() -> None:
     checker = DataChecker("postgresql+psycopg://app:hunter2@127.0.0.1:1/db")
-    assert checker.url_text == "postgresql+psycopg://app:***@127.0.0.1:1/db"
+    assert checker.url_text == "postgresql+psycopg://app:********@127.0.0.1:1/db"
     checker.close()
 
 

@@ -114,7 +114,7 @@ def test_database_gate_fails_with_masked_password_when_url_points_at_closed_port
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "[[]database.unreachable[]] postgresql+psycopg://app:????????@127.0.0.1:1/test unreachable after * ms: *refused"
+            "[[]database.unreachable[]] postgresql+psycopg://app:????????@127.0.0.1:1/test unreachable after * ms: *; check that the database server is running*"
         ]
     )
     assert "app:********@127.0.0.1" in result.stdout.str()
