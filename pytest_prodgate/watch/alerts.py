@@ -102,7 +102,7 @@ def gate_payload(item: AlertItem, environment: str | None) -> dict[str, Any]:
     }
 
 
-def message_for(items: list[AlertItem], *, environment: str | None, now: str) -> Message:
+def message_for(items: list[AlertItem], *, environment: str | None, now: str, cycle: int | None = None) -> Message:
     """One message grouping the gates of one cycle (for one channel)."""
     severity = max((i.severity for i in items), key=_RANK.__getitem__)
     where = environment or "default environment"
@@ -121,6 +121,7 @@ def message_for(items: list[AlertItem], *, environment: str | None, now: str) ->
         "type": "alert",
         "environment": environment,
         "time": now,
+        "cycle": cycle,
         "severity": severity,
         "title": title,
         "gates": [gate_payload(item, environment) for item in items],
@@ -129,14 +130,19 @@ def message_for(items: list[AlertItem], *, environment: str | None, now: str) ->
 
 
 def messages_by_channel(
-    items: list[AlertItem], channels: Iterable[Channel], *, environment: str | None, now: str
+    items: list[AlertItem],
+    channels: Iterable[Channel],
+    *,
+    environment: str | None,
+    now: str,
+    cycle: int | None = None,
 ) -> list[tuple[Channel, Message]]:
     """Each channel's one message for this cycle: the items of the severities it subscribes to."""
     out = []
     for channel in channels:
         mine = [i for i in items if channel.wants(i.severity)]
         if mine:
-            out.append((channel, message_for(mine, environment=environment, now=now)))
+            out.append((channel, message_for(mine, environment=environment, now=now, cycle=cycle)))
     return out
 
 

@@ -123,7 +123,11 @@ class Watcher:
         self.history.append(self._history_line(started_at, now, result, states))
         self._log_cycle(result, states, changes, notes)
         sends = messages_by_channel(
-            items, self.settings.alerts.channels, environment=self.settings.environment, now=now
+            items,
+            self.settings.alerts.channels,
+            environment=self.settings.environment,
+            now=now,
+            cycle=self.cycle_number,
         )
         if sends:
             self.dispatcher.dispatch(sends)
