@@ -96,3 +96,31 @@ def test_a_cycle_that_writes_no_report_is_an_error_with_pytests_words(tmp_path: 
     assert held["gate"] == "<cycle>" and held["observed"] == "error"
     assert held["reason"].startswith("pytest exited with code 4 and wrote no gate report: ")
     assert "unrecognized arguments: --no-such-option" in held["reason"]
+
+
+def system_project(root: Path, thresholds: list[str]) -> Path:
+    root.mkdir(parents=True)
+    shown = ", ".join(f'"{t}"' for t in thresholds)
+    (root / "pyproject.toml").write_text(
+        f'[tool.prodgate.readiness]\nchecks = ["system"]\n\n[tool.prodgate.readiness.system]\nthresholds = [{shown}]\n'
+    )
+    return root
+
+
+def test_the_system_gate_runs_in_a_watch_and_goes_down_when_a_resource_passes_its_threshold(tmp_path: Path) -> None:
+    watch = {"marker": "readiness", "every": "100ms", "failures_before_alert": 1}
+    healthy = system_project(tmp_path / "roomy", ["cpu <= 100%", "memory <= 100%", "disk <= 100%"])
+    assert Watcher(WatchSettings.from_sections(watch, {}, root=healthy), cycles=1, out=io.StringIO()).run() == 0
+    [line] = history(healthy)
+    [gate] = line["gates"]
+    assert (gate["gate"], gate["family"], gate["observed"]) == ("readiness::system", "readiness", "up")
+    assert {"cpu", "memory", "disk", "disk_free"} <= set(gate["figures"])
+    assert 0 < gate["figures"]["memory"] < 1
+
+    full = system_project(tmp_path / "full", ["memory < 0.001%"])
+    assert Watcher(WatchSettings.from_sections(watch, {}, root=full), cycles=1, out=io.StringIO()).run() == 0
+    [line] = history(full)
+    [gate] = line["gates"]
+    assert (gate["observed"], gate["state"]) == ("down", "down")
+    memory = gate["figures"]["memory"]
+    assert gate["reason"] == f"memory {memory * 100:.1f} %, wanted < 0.001 %"
