@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,6 +34,13 @@ class Message:
     body: str
     payload: dict[str, Any]
     severity: str  # info, warning, critical
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "body": self.body, "payload": self.payload, "severity": self.severity}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        return cls(str(data["title"]), str(data["body"]), dict(data["payload"]), str(data["severity"]))
 
 
 def now_iso() -> str:
@@ -139,22 +146,27 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
-    def dispatch(self, sends: list[tuple[Channel, Message]]) -> int:
-        """Start sending each message to its channel in the background; how many sends started."""
-        for channel, message in sends:
+    def dispatch(self, sends: list[tuple[Channel, Message, int | None]]) -> int:
+        """Start sending each message to its channel in the background (settling its outbox row); how many."""
+        for channel, message, outbox_id in sends:
             thread = threading.Thread(
-                target=self._deliver, args=(channel, message), name=f"prodgate-alert {channel.name}", daemon=True
+                target=self._deliver,
+                args=(channel, message, outbox_id),
+                name=f"prodgate-alert {channel.name}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
         self._threads = [t for t in self._threads if t.is_alive()]
         return len(sends)
 
-    def _deliver(self, channel: Channel, message: Message) -> None:
+    def _deliver(self, channel: Channel, message: Message, outbox_id: int | None) -> None:
         result = send_with_retries(
             channel, message, retries=self.retries, backoff=self.backoff, log=self.log, stop=self._stop
         )
-        self.results.put(result)
+        if self._stop.is_set() and not result.ok:
+            outbox_id = None  # cut short by a stop: the next watcher tries again
+        self.results.put(replace(result, outbox_id=outbox_id))
 
     def drain(self) -> list[ChannelResult]:
         out: list[ChannelResult] = []

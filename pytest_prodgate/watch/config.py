@@ -74,6 +74,13 @@ class Channel:
     def name(self) -> str:
         return channel_name(self.url)
 
+    @property
+    def key(self) -> str:
+        """A stable name of this channel for the state file, without its URL (which may hold secrets)."""
+        import hashlib
+
+        return hashlib.sha256(f"{self.kind} {self.url}".encode()).hexdigest()[:16]
+
     def wants(self, severity: str) -> bool:
         return severity in self.severities
 

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from pytest_prodgate.watch.alerts import decide_alerts, messages_by_channel
-from pytest_prodgate.watch.channels import Dispatcher
-from pytest_prodgate.watch.config import WatchSettings
+from pytest_prodgate.watch.channels import Dispatcher, Message
+from pytest_prodgate.watch.config import Channel, WatchSettings
 from pytest_prodgate.watch.cycle import CYCLE_GATE, CycleResult, run_cycle
 from pytest_prodgate.watch.history import History
 from pytest_prodgate.watch.states import Change, GateObservation, GateState, advance
@@ -62,6 +62,7 @@ class Watcher:
                 f"(cycle timeout {self.settings.cycle_timeout:g} s, environment {self.settings.environment or 'none'}, "
                 f"{len(self.settings.alerts.channels)} alert channels, state {self.settings.state_path})"
             )
+            self._resend_outbox()
             if self.settings.jitter > 0 and self.stop.wait(random.uniform(0, self.settings.jitter)):
                 return 0
             done = 0
@@ -110,7 +111,14 @@ class Watcher:
             if change is not None:
                 changes.append(change)
         items, states, notes = decide_alerts(states, changes, self.settings.alerts, now=now)
-        self.store.save_cycle(
+        sends = messages_by_channel(
+            items,
+            self.settings.alerts.channels,
+            environment=self.settings.environment,
+            now=now,
+            cycle=self.cycle_number,
+        )
+        outbox_ids = self.store.save_cycle(
             [states[s.gate] for s in result.observations],
             [(c, states[c.gate].reason) for c in changes],
             {
@@ -119,22 +127,33 @@ class Watcher:
                 "last_outcome": result.outcome,
                 "marker": self.settings.marker,
             },
+            [(channel.key, message.to_dict()) for channel, message in sends],
         )
         self.history.append(self._history_line(started_at, now, result, states))
         self._log_cycle(result, states, changes, notes)
-        sends = messages_by_channel(
-            items,
-            self.settings.alerts.channels,
-            environment=self.settings.environment,
-            now=now,
-            cycle=self.cycle_number,
-        )
         if sends:
-            self.dispatcher.dispatch(sends)
+            self.dispatcher.dispatch([(c, m, i) for (c, m), i in zip(sends, outbox_ids, strict=True)])
             self.say(f"alert: {len(items)} gates in {len(sends)} messages ({', '.join(c.name for c, _ in sends)})")
         if self.metrics is not None:
             self.metrics.update(states)
             self.metrics.cycle(result.outcome, result.duration)
+
+    def _resend_outbox(self) -> None:
+        """Send the alerts a killed watcher saved but did not settle (a channel no longer configured: dropped)."""
+        if not self.store.exists():
+            return
+        pending = self.store.outbox()
+        if not pending:
+            return
+        channels = {c.key: c for c in self.settings.alerts.channels}
+        sends: list[tuple[Channel, Message, int | None]] = [
+            (channels[key], Message.from_dict(m), i) for i, key, m in pending if key in channels
+        ]
+        gone = [i for i, key, _ in pending if key not in channels]
+        if gone:
+            self.store.drop_outbox(gone)
+        self.say(f"sending {len(sends)} alerts the previous watcher saved but did not send")
+        self.dispatcher.dispatch(sends)
 
     def _history_line(
         self, started: str, finished: str, result: CycleResult, states: dict[str, GateState]

@@ -2,7 +2,9 @@
 
 Everything one cycle changes is written in one transaction, so a watcher killed at any moment
 (SIGKILL included) leaves the state of the last whole cycle: a restart mid-incident neither
-repeats the down alert nor loses the resolved one. ``prodgate status`` reads the same file.
+repeats the down alert nor loses the resolved one. The alerts a cycle decides are saved in the same
+transaction (the *outbox*) and removed once delivered or given up, so a watcher killed before they
+went out sends them when it starts again. ``prodgate status`` reads the same file.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ CREATE TABLE IF NOT EXISTS channels (
     failures INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, message TEXT NOT NULL, created TEXT NOT NULL
+);
 """
 
 
@@ -52,6 +57,7 @@ class ChannelResult:
     result: str
     at: str
     failures: int = 0  # failed deliveries in a row
+    outbox_id: int | None = None  # the outbox row this delivery settles
 
 
 class StateStore:
@@ -76,9 +82,16 @@ class StateStore:
         return {s.gate: s for s in states}
 
     def save_cycle(
-        self, states: Iterable[GateState], changes: Iterable[tuple[Change, str]], meta: dict[str, Any]
-    ) -> None:
-        """Write one cycle: every gate's state, the incidents its changes opened or closed, and ``meta``."""
+        self,
+        states: Iterable[GateState],
+        changes: Iterable[tuple[Change, str]],
+        meta: dict[str, Any],
+        outbox: Iterable[tuple[str, dict[str, Any]]] = (),
+    ) -> list[int]:
+        """Write one cycle: every gate's state, the incidents its changes opened or closed, ``meta``, and
+        the alerts to send (``(channel key, message)``, kept until delivered or given up); their outbox ids.
+        """
+        ids: list[int] = []
         with _closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -91,10 +104,23 @@ class StateStore:
                     self._record_incident(db, change, reason)
                 for key, value in meta.items():
                     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+                for channel, message in outbox:
+                    cursor = db.execute(
+                        "INSERT INTO outbox (channel, message, created) VALUES (?, ?, ?)",
+                        (channel, json.dumps(message), str(meta.get("last_cycle", ""))),
+                    )
+                    ids.append(int(cursor.lastrowid or 0))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        return ids
+
+    def outbox(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """Alerts saved with their cycle but not settled: a watcher was killed before they went out."""
+        with _closing(self._connect()) as db:
+            rows = db.execute("SELECT id, channel, message FROM outbox ORDER BY id").fetchall()
+        return [(int(i), channel, json.loads(message)) for i, channel, message in rows]
 
     @staticmethod
     def _record_incident(db: sqlite3.Connection, change: Change, reason: str) -> None:
@@ -119,6 +145,10 @@ class StateStore:
             ).fetchall()
         return [Incident(*row) for row in rows]
 
+    def drop_outbox(self, ids: Iterable[int]) -> None:
+        with _closing(self._connect()) as db:
+            db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
     def save_channel_results(self, results: Iterable[ChannelResult]) -> None:
         with _closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
@@ -129,6 +159,8 @@ class StateStore:
                     "INSERT OR REPLACE INTO channels (name, kind, ok, result, at, failures) VALUES (?, ?, ?, ?, ?, ?)",
                     (r.name, r.kind, int(r.ok), r.result, r.at, failures),
                 )
+                if r.outbox_id is not None:
+                    db.execute("DELETE FROM outbox WHERE id = ?", (r.outbox_id,))
             db.execute("COMMIT")
 
     def channel_results(self) -> list[ChannelResult]:

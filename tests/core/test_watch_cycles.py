@@ -127,3 +127,30 @@ def test_the_system_gate_runs_in_a_watch_and_goes_down_when_a_resource_passes_it
     shown = re.fullmatch(r"memory ([0-9.]+) %, wanted < 0.001 %", gate["reason"])
     assert shown is not None, gate["reason"]
     assert abs(float(shown.group(1)) - memory * 100) < 0.1  # the measured value, as the report rounds it
+
+
+def test_alerts_a_killed_watcher_saved_but_did_not_send_go_out_when_it_starts_again(tmp_path: Path) -> None:
+    from pytest_prodgate.watch.alerts import test_message
+    from tests.watch_support import receiver
+
+    root = project(tmp_path / "p")
+    with receiver() as hooks:
+        settings = WatchSettings.from_sections(
+            {"marker": "health", "pytest_args": ["gates"], "every": "100ms"},
+            {"webhooks": [{"url": f"{hooks.url}/hook"}, {"url": f"{hooks.url}/kept"}]},
+            root=root,
+        )
+        store = StateStore(settings.state_path)
+        unsent = test_message("production", "2026-12-03T14:00:00Z")
+        # As a watcher SIGKILLed right after saving its cycle leaves it; a channel since removed is dropped.
+        store.save_cycle(
+            [], [], {"cycles": 0}, [(settings.alerts.channels[0].key, unsent.to_dict()), ("0123abcd", unsent.to_dict())]
+        )
+        out = io.StringIO()
+        assert Watcher(settings, cycles=1, out=out).run() == 0
+
+        assert hooks.bodies("/hook") == [unsent.payload] and hooks.bodies("/kept") == []
+    assert "sending 1 alerts the previous watcher saved but did not send" in out.getvalue()
+    assert store.outbox() == []
+    [channel] = store.channel_results()
+    assert (channel.ok, channel.result) == (True, "HTTP 200")
