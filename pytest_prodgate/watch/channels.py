@@ -2,14 +2,13 @@
 
 A send has the channel's timeout; a failure is retried ``retries`` times with a doubling backoff.
 ``Dispatcher`` sends in background threads, so a channel that refuses or hangs never delays the
-next cycle; the scheduler collects the results (``drain``) into the state file and the log.
+next cycle; each result goes to the state file and the log as soon as it is known.
 Only a channel's scheme and host are ever shown (``Channel.name``): URLs carry tokens and passwords.
 Apprise is imported only when an Apprise channel sends.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -136,13 +135,20 @@ def send_with_retries(
 
 
 class Dispatcher:
-    """Sends messages in background threads; ``drain`` hands back the results that came in."""
+    """Sends messages in background threads; ``settle`` records each result (and its outbox row) at once."""
 
-    def __init__(self, *, retries: int, backoff: float, log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        *,
+        retries: int,
+        backoff: float,
+        log: Callable[[str], None],
+        settle: Callable[[ChannelResult], None],
+    ) -> None:
         self.retries = retries
         self.backoff = backoff
         self.log = log
-        self.results: queue.Queue[ChannelResult] = queue.Queue()
+        self.settle = settle  # called in the sending thread with each delivery's result, as soon as it is known
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -166,15 +172,10 @@ class Dispatcher:
         )
         if self._stop.is_set() and not result.ok:
             outbox_id = None  # cut short by a stop: the next watcher tries again
-        self.results.put(replace(result, outbox_id=outbox_id))
-
-    def drain(self) -> list[ChannelResult]:
-        out: list[ChannelResult] = []
-        while True:
-            try:
-                out.append(self.results.get_nowait())
-            except queue.Empty:
-                return out
+        try:
+            self.settle(replace(result, outbox_id=outbox_id))
+        except Exception as exc:  # e.g. the state file is locked: the alert stays in the outbox
+            self.log(f"could not record the alert to {channel.name}: {type(exc).__name__}: {exc}")
 
     def finish(self, deadline: float) -> None:
         """On shutdown: no more retries; wait up to ``deadline`` seconds for sends in flight."""

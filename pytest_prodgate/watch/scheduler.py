@@ -22,7 +22,7 @@ from pytest_prodgate.watch.config import Channel, WatchSettings
 from pytest_prodgate.watch.cycle import CYCLE_GATE, CycleResult, run_cycle
 from pytest_prodgate.watch.history import History
 from pytest_prodgate.watch.states import Change, GateObservation, GateState, advance
-from pytest_prodgate.watch.store import StateStore
+from pytest_prodgate.watch.store import ChannelResult, StateStore
 
 __all__ = ["Watcher", "now_iso"]
 
@@ -39,7 +39,9 @@ class Watcher:
         self.stop = threading.Event()
         self.store = StateStore(settings.state_path)
         self.history = History(settings.history_path, max_bytes=settings.history_max_bytes, keep=settings.history_keep)
-        self.dispatcher = Dispatcher(retries=settings.alerts.retries, backoff=settings.alerts.backoff, log=self.say)
+        self.dispatcher = Dispatcher(
+            retries=settings.alerts.retries, backoff=settings.alerts.backoff, log=self.say, settle=self._settle
+        )
         self.metrics: Any = None
         self.cycle_number = int(self.store.meta().get("cycles", 0)) if self.store.exists() else 0
 
@@ -80,7 +82,6 @@ class Watcher:
 
     def run_one(self) -> None:
         """One cycle: run the gates, advance and save the states, write history, send alerts."""
-        self._collect_deliveries()
         states = self.store.gates()
         known = {
             gate: GateObservation(gate, s.family, s.severity, s.observed) for gate, s in states.items() if s.last_run
@@ -199,21 +200,17 @@ class Watcher:
         for note in notes:
             self.say(note)
 
-    def _collect_deliveries(self) -> None:
-        results = self.dispatcher.drain()
-        if not results:
-            return
-        self.store.save_channel_results(results)
-        for r in results:
-            if self.metrics is not None:
-                self.metrics.alert(r.name, r.ok)
-            if r.ok:
-                self.say(f"alert to {r.name} {r.result}")
+    def _settle(self, result: ChannelResult) -> None:
+        """A delivery's result (in its sending thread): into the state file, the metrics and the log."""
+        self.store.save_channel_results([result])
+        if self.metrics is not None:
+            self.metrics.alert(result.name, result.ok)
+        if result.ok:
+            self.say(f"alert to {result.name} {result.result}")
 
     def _shut_down(self) -> None:
         longest = max((c.timeout for c in self.settings.alerts.channels), default=0.0)
         self.dispatcher.finish(longest)
-        self._collect_deliveries()
         if self.metrics is not None:
             self.metrics.close()
         self.say(f"stopped after cycle {self.cycle_number}; state saved in {self.settings.state_path}")
