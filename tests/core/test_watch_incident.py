@@ -199,4 +199,8 @@ url = "{mailto}"
     assert f"{GATE}: down from {incident['started']} to {incident['ended']}" in table.stdout
     assert f"{expected * 100:.1f}%" in table.stdout
     assert "FAILING" in table.stdout
-    print(f"cycles {len(lines)}: {pattern}; availability 24h {expected:.3f}")
+    print(
+        f"cycles {len(lines)}: {pattern}; down alert in cycle {down['cycle']}, resolved in cycle {resolved['cycle']};"
+        f" availability 24h {expected:.3f}; incident {incident['started']} -> {incident['ended']}"
+    )
+    print(table.stdout)
