@@ -157,7 +157,9 @@ class WatcherProcess:
                     return line.rsplit("metrics at ", 1)[1].strip()
             return None
 
-        return wait_for(found, what="the metrics line")
+        url = wait_for(found, what="the metrics line")
+        assert url is not None
+        return url
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)

@@ -33,13 +33,18 @@ from tests.watch_support import (
 GATE = "gates/test_demo.py::test_demo_ready"
 
 
-def gate_up(metrics_url: str) -> float | None:
+def scrape(metrics_url: str, metric: str, **labels: str) -> float | None:
+    """The value of one sample of the watcher's /metrics, parsed with prometheus-client's text parser."""
     text = httpx.get(metrics_url, timeout=10).text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "prodgate_gate_up" and sample.labels.get("gate") == GATE:
+            if sample.name == metric and sample.labels.get("gate") == GATE and labels.items() <= sample.labels.items():
                 return float(sample.value)
     return None
+
+
+def gate_up(metrics_url: str) -> float | None:
+    return scrape(metrics_url, "prodgate_gate_up")
 
 
 def observed(lines: list[dict[str, Any]]) -> list[str]:
@@ -102,6 +107,9 @@ url = "{mailto}"
             wait_for(lambda: len(history(project)) >= 3, deadline=120, what="three healthy cycles")
             assert observed(history(project))[:3] == ["up", "up", "up"]
             assert gate_up(first_metrics) == 1.0
+            latency = scrape(first_metrics, "prodgate_figure", name="latency", family="readiness")
+            assert latency is not None and 0 < latency < 10  # seconds, a base unit
+            assert scrape(first_metrics, "prodgate_gate_state", state="up") == 1.0
 
             switch_faults(state_file, ["not-ready"])
             [down] = wait_for(lambda: hooks.bodies("/hook"), deadline=120, what="the down alert")
@@ -169,7 +177,7 @@ url = "{mailto}"
                 return next((c for c in shown["channels"] if c["name"] == channel_name(refused)), None)
 
             channel = wait_for(refused_in_status, deadline=120, what="the refused channel in prodgate status")
-            assert (channel["ok"], channel["result"]) == (False, "failed: ConnectError")
+            assert channel is not None and (channel["ok"], channel["result"]) == (False, "failed: ConnectError")
 
             assert second.terminate() == 0
             assert "SIGTERM received: stopping" in second.output()

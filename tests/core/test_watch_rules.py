@@ -6,6 +6,7 @@ import json
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_observe_maps_each_verdict_onto_a_state_when_reading_the_gate_report() -
     assert observe({**entry, "verdict": "fail", "severity": "warning"}).observed == "degraded"
 
 
-def down_state(**changes: object) -> GateState:
+def down_state(**changes: Any) -> GateState:
     from dataclasses import replace
 
     return replace(GateState(gate="g", family="health", state="down", since=at(0), reason="p95 812 ms"), **changes)
