@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import IO, Any
 
+from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.watch.alerts import decide_alerts, messages_by_channel
 from pytest_prodgate.watch.channels import Dispatcher, Message
 from pytest_prodgate.watch.config import Channel, WatchSettings
@@ -54,9 +55,13 @@ class Watcher:
             if self.settings.metrics_port is not None:
                 from pytest_prodgate.watch.metrics import MetricsServer
 
-                self.metrics = MetricsServer(
-                    self.settings.metrics_host, self.settings.metrics_port, self.settings.environment
-                )
+                try:
+                    self.metrics = MetricsServer(
+                        self.settings.metrics_host, self.settings.metrics_port, self.settings.environment
+                    )
+                except OSError as exc:
+                    where = f"{self.settings.metrics_host}:{self.settings.metrics_port}"
+                    raise ConfigError(f"metrics_port: cannot listen on {where}: {exc.strerror or exc}") from None
                 self.metrics.update(self.store.gates())
                 self.say(f"metrics at {self.metrics.url}")
             self.say(

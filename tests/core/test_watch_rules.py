@@ -226,3 +226,17 @@ def test_status_says_there_is_no_state_when_no_watcher_ran(
     assert capsys.readouterr().out == (
         f"no watcher state at {tmp_path / '.prodgate' / 'watch' / 'state.sqlite'}: run prodgate watch first\n"
     )
+
+
+def test_a_metrics_port_in_use_is_a_usage_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["watch", "--cycles", "1", "--metrics-port", str(port)]) == 4
+    assert capsys.readouterr().err == (
+        f"prodgate watch: error: metrics_port: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
