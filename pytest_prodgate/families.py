@@ -67,6 +67,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         marker="Gate that probes a running target (endpoints, TLS certificate, security headers)",
     ),
     Capability("deploy", schema="pytest_prodgate.deploy.config:SCHEMA", cli="pytest_prodgate.deploy.cli"),
+    Capability("watch", schema="pytest_prodgate.watch.config:SCHEMA", cli="pytest_prodgate.watch.cli"),
+    Capability("alerts", schema="pytest_prodgate.watch.config:ALERTS_SCHEMA"),  # shared by watch and deploy
     Capability(
         "report",
         schema="pytest_prodgate.report.config:SCHEMA",

@@ -95,6 +95,8 @@ def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = N
         environment=config.environment,
         overrides=overrides,
         where=f"{path}, [tool.prodgate.deploy]" if path else "[tool.prodgate.deploy]",
+        alerts=config.section("alerts"),
+        alerts_where=f"{path}, [tool.prodgate.alerts]" if path else "[tool.prodgate.alerts]",
     )
 
 

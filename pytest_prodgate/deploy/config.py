@@ -67,10 +67,17 @@ DEFAULT_TIMEOUTS = {"gates": 600.0, "backup": 600.0, "run": 900.0, "verify": 600
 
 @dataclass(frozen=True)
 class Webhook:
+    """Where a deployment's outcome goes: a webhook (``json``, ``slack``) or an Apprise URL (``apprise``).
+
+    Those of ``[tool.prodgate.alerts]`` come with the severities they subscribe to (a deployment's
+    outcome is *info* when it deployed, *critical* otherwise); those of the deploy section hear everything.
+    """
+
     url: str
     format: str = "json"
     timeout: float = 10.0
     headers: Mapping[str, str] = field(default_factory=dict)
+    severities: tuple[str, ...] = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,13 @@ class DeploySettings:
         environment: str | None = None,
         overrides: Mapping[str, Any] | None = None,
         where: str = "[tool.prodgate.deploy]",
+        alerts: Mapping[str, Any] | None = None,
+        alerts_where: str = "[tool.prodgate.alerts]",
     ) -> DeploySettings:
-        """Validate ``section``, apply the non-None ``overrides`` (from flags) and resolve paths."""
+        """Validate ``section``, apply the non-None ``overrides`` (from flags) and resolve paths.
+
+        ``alerts`` is ``[tool.prodgate.alerts]``, shared with ``prodgate watch``: its channels are told too.
+        """
         validate(dict(section), SCHEMA, where)
         values = {key: value for key, value in section.items()}
         for key, value in (overrides or {}).items():
@@ -160,6 +172,7 @@ class DeploySettings:
         for index, hook in enumerate(kwargs["webhooks"]):
             if not hook.url.startswith(("http://", "https://")):  # also catches a missing url
                 raise ConfigError(f"{where} webhooks[{index}].url must be an http(s) URL, got {hook.url[:40]!r}")
+        kwargs["webhooks"] += alert_channels(alerts or {}, alerts_where)
         kwargs.update({key: value for key, value in values.items() if key in cls.__dataclass_fields__})
         if not kwargs.get("target"):
             kwargs["target"] = default_target(kwargs.get("health_url"), environment)
@@ -179,6 +192,19 @@ class DeploySettings:
 
     def timeout(self, step: str) -> float:
         return float(self.timeouts.get(step, DEFAULT_TIMEOUTS[step]))
+
+
+def alert_channels(section: Mapping[str, Any], where: str) -> tuple[Webhook, ...]:
+    """The channels of ``[tool.prodgate.alerts]`` as deployment notification targets."""
+    if not section:
+        return ()
+    from pytest_prodgate.watch.config import AlertSettings
+
+    settings = AlertSettings.from_section(section, where=where)
+    return tuple(
+        Webhook(url=c.url, format=c.format, timeout=c.timeout, headers=dict(c.headers), severities=c.severities)
+        for c in settings.channels
+    )
 
 
 def _email(table: Mapping[str, Any], where: str) -> Email:

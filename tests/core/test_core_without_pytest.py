@@ -24,6 +24,10 @@ CORE = [
     "pytest_prodgate.readiness.django_probe",
     "pytest_prodgate.readiness.config",
     "pytest_prodgate.readiness.runner",
+    "pytest_prodgate.watch.cli",
+    "pytest_prodgate.watch.scheduler",
+    "pytest_prodgate.watch.status",
+    "pytest_prodgate.watch.alerts",
 ]
 
 
