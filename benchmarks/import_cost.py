@@ -56,8 +56,11 @@ print("MODULES " + json.dumps(sorted(sys.modules)))
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed_run(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run ``command``; its wall time in seconds and its maximum RSS in bytes."""
+def timed_run(command: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Run ``command``; its wall time in seconds, its maximum RSS in bytes and its CPU time in seconds.
+
+    The CPU time (user + system, from ``wait4``) is what the run itself cost: unlike the wall time, it
+    does not grow while other processes hold the cores of a shared machine."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -66,7 +69,7 @@ def timed_run(command: list[str], cwd: Path) -> tuple[float, float]:
     if process.returncode != 0:
         raise SystemExit(f"import_cost: {' '.join(command)} exited with {process.returncode}")
     rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
-    return elapsed, float(rss)
+    return elapsed, float(rss), usage.ru_utime + usage.ru_stime
 
 
 def make_project(root: Path) -> None:
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         make_project(root)
         pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         variants = {"-p no:prodgate": [*pytest_command, "-p", "no:prodgate"], "with prodgate": pytest_command}
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+        samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
         for command in [*variants.values(), [sys.executable, "-m", "pytest_prodgate", "--help"]]:
             timed_run(command, root)  # warm the file system cache and write the .pyc files first
         for _ in range(runs):
@@ -106,24 +109,26 @@ def main(argv: list[str] | None = None) -> int:
         modules = imported_modules(root)
 
     medians = {
-        name: (statistics.median(t for t, _ in values), statistics.median(r for _, r in values))
+        name: tuple(statistics.median(sample[i] for sample in values) for i in range(3))
         for name, values in samples.items()
     }
-    base_time, base_rss = medians["-p no:prodgate"]
-    with_time, with_rss = medians["with prodgate"]
+    base_time, base_rss, base_cpu = medians["-p no:prodgate"]
+    with_time, with_rss, with_cpu = medians["with prodgate"]
     print(f"import cost of pytest-prodgate: median of {runs} runs of `python -m pytest -q` on a one-test project")
-    print(f"{'':16}  {'time':>9}  {'max RSS':>9}")
-    for name, (seconds, rss) in medians.items():
-        print(f"{name:16}  {seconds * 1000:>6.0f} ms  {rss / 2**20:>6.1f} MB")
-    print(f"{'difference':16}  {(with_time - base_time) * 1000:>+6.0f} ms  {(with_rss - base_rss) / 2**20:>+6.1f} MB")
+    print(f"{'':16}  {'time':>9}  {'max RSS':>9}  {'CPU':>9}")
+    for name, (seconds, rss, cpu) in medians.items():
+        print(f"{name:16}  {seconds * 1000:>6.0f} ms  {rss / 2**20:>6.1f} MB  {cpu * 1000:>6.0f} ms")
+    print(
+        f"{'difference':16}  {(with_time - base_time) * 1000:>+6.0f} ms  {(with_rss - base_rss) / 2**20:>+6.1f} MB"
+        f"  {(with_cpu - base_cpu) * 1000:>+6.0f} ms"
+    )
     # The runs go in pairs (one of each, back to back): the median of the pairs' differences cancels the
     # drift of a shared machine that the difference of two medians keeps.
-    paired = [
-        (w[0] - b[0], w[1] - b[1]) for w, b in zip(samples["with prodgate"], samples["-p no:prodgate"], strict=True)
-    ]
-    paired_time = statistics.median(t for t, _ in paired)
-    paired_rss = statistics.median(r for _, r in paired)
-    print(f"{'paired median':16}  {paired_time * 1000:>+6.0f} ms  {paired_rss / 2**20:>+6.1f} MB")
+    pairs = list(zip(samples["with prodgate"], samples["-p no:prodgate"], strict=True))
+    paired = [statistics.median(w[i] - b[i] for w, b in pairs) for i in range(3)]
+    print(
+        f"{'paired median':16}  {paired[0] * 1000:>+6.0f} ms  {paired[1] / 2**20:>+6.1f} MB  {paired[2] * 1000:>+6.0f} ms"
+    )
     print(f"{'prodgate --help':16}  {statistics.median(help_times) * 1000:>6.0f} ms")
     ours = [m for m in modules if m == "pytest_prodgate" or m.startswith("pytest_prodgate.")]
     heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
