@@ -45,9 +45,10 @@ def test_import_cost_script_prints_its_figures_when_run_in_smoke_mode(pytester: 
     result.stdout.fnmatch_lines(
         [
             "import cost of pytest-prodgate: median of 2 runs *",
-            "-p no:prodgate * ms * MB",
-            "with prodgate * ms * MB",
-            "difference * ms * MB",
+            "-p no:prodgate * ms * MB * ms",
+            "with prodgate * ms * MB * ms",
+            "difference * ms * MB * ms",
+            "paired median * ms * MB * ms",
             "prodgate --help * ms",
             "a gate-less run imports * pytest_prodgate modules and * heavy packages: *",
         ]
