@@ -98,9 +98,9 @@ class Readiness:
                 self.gate.attach(f"readiness.{result.check}", result.to_dict())
         failed = [r for r in results.values() if not r.passed]
         if fail and failed:
-            if len(failed) == 1:
+            if len(results) == 1:
                 failed[0].raise_for_problems()
-            _raise_many(failed)
+            _raise_many(list(results.values()))
         return list(results.values())[-1]
 
     def env(self, required: dict[str, Any] | None = None, **options: Any) -> ReadinessResult:
@@ -160,10 +160,37 @@ def _list(value: Iterable[str] | None) -> list[str] | None:
     return None if value is None else ([value] if isinstance(value, str) else list(value))
 
 
-def _raise_many(failed: list[ReadinessResult]) -> None:
+def _raise_many(results: list[ReadinessResult]) -> None:
+    """One gate, several checks: one verdict (error if any could not run) and one line per check.
+
+    A reason shared by several checks (the Django probe could not start) is said once, in the headline.
+    """
     __tracebackhide__ = True
-    results = [r for result in failed for r in result.thresholds]
-    raise GateFailed("\n".join(result.message() for result in failed), results)
+    from pytest_prodgate.thresholds import ThresholdResult, Verdict, parse_threshold
+
+    failed = [r for r in results if not r.passed]
+    reasons = list(dict.fromkeys(r.error for r in failed if r.verdict is Verdict.ERROR and r.error))
+    problems = sum(len(r.findings) for r in failed)
+    if reasons:
+        count = sum(1 for r in failed if r.verdict is Verdict.ERROR)
+        head = f"could not run: {reasons[0]}" if len(reasons) == 1 else f"{count} checks could not run"
+    else:
+        head = f"{len(failed)} of {len(results)} checks failed ({problems} problems)"
+    lines = [head]
+    for result in results:
+        if result.verdict is Verdict.ERROR:
+            shared = len(reasons) == 1 and result.error == reasons[0]
+            lines.append(f"  - {result.check}: could not run" + ("" if shared else f": {result.error}"))
+        elif result.verdict is Verdict.FAIL:
+            lines.append(f"  - {result.check}: " + result.message().splitlines()[0])
+            lines += [f"      {line}" for line in result.lines()] if len(result.lines()) > 1 else []
+        else:
+            lines.append(f"  - {result.check}: passed")
+    judged = [r for result in failed for r in result.thresholds]
+    if reasons:
+        threshold = parse_threshold("problems == 0")
+        judged.append(ThresholdResult(threshold, Verdict.ERROR, None, head))
+    raise GateFailed("\n".join(lines), judged)
 
 
 @pytest.fixture
