@@ -156,8 +156,8 @@ def migrations(options: Dict[str, Any]) -> Part:
     return {
         "findings": findings,
         "figures": {
-            "missing": float(sum(1 for f in missing if f["id"] == "migrations.missing")),
             "pending": float(len(pending)),
+            "missing": float(sum(1 for f in missing if f["id"] == "migrations.missing")),
         },
         "notes": notes,
         "summary": f"no model change without a migration; every migration applied on database {alias!r}",
