@@ -156,11 +156,11 @@ def check_django(
     redactor = Redactor()
     results: dict[str, ReadinessResult] = {}
     for name in names:
-        part = (document.get("parts") or {}).get(DJANGO_CHECKS[name])
+        part: dict[str, Any] | None = (document.get("parts") or {}).get(DJANGO_CHECKS[name])
         error = document.get("error")
         if not error and part is None:
             error = f"the Django probe ran but did not answer for {name}"
-        elif not error and part.get("error"):
+        elif not error and part is not None and part.get("error"):
             fix = part.get("fix") or (
                 f"run DJANGO_SETTINGS_MODULE={settings_module} {document.get('python', 'python')} manage.py check "
                 "to see the whole traceback"

@@ -3,7 +3,7 @@
 ``django_checks.py`` reads this file's source and hands it to ``python -`` on stdin (the
 ``python`` option, e.g. the app's own venv), so the target's environment needs Django and the
 project's own settings dependencies, but not pytest-prodgate. For that reason this module
-imports only the standard library and Django, and runs on Python 3.8+. It sets Django up with
+imports only the standard library and Django, and runs on Python 3.8+ (annotations are never evaluated: ``from __future__ import annotations``). It sets Django up with
 ``DJANGO_SETTINGS_MODULE``, runs the requested parts and prints one JSON document on stdout::
 
     {"django": "5.2", "parts": {"deploy": {"findings": [{"id": "security.W004", "message": "..."}],
@@ -22,18 +22,18 @@ import platform
 import socket
 import sys
 import time
-from typing import Any, Callable, Dict, List, Set
+from collections.abc import Callable
+from typing import Any
 
 PARTS = ("settings", "deploy", "migrations", "static", "services", "logging")
-Part = Dict[str, Any]
 MASK = "********"  # as pytest_prodgate.redact.MASK
 
 
-def _finding(finding_id: str, message: str) -> Dict[str, str]:
+def _finding(finding_id: str, message: str) -> dict[str, str]:
     return {"id": finding_id, "message": " ".join(message.split())}
 
 
-def audit_settings(options: Dict[str, Any]) -> Part:
+def audit_settings(options: dict[str, Any]) -> dict[str, Any]:
     """Our own audit of the settings a production deploy needs (ids ``settings.NAME``)."""
     from django.conf import settings
 
@@ -79,7 +79,7 @@ def audit_settings(options: Dict[str, Any]) -> Part:
     return {"findings": findings, "figures": {"hsts_seconds": float(hsts)}, "summary": "production settings in place"}
 
 
-def deploy_checks(options: Dict[str, Any]) -> Part:
+def deploy_checks(options: dict[str, Any]) -> dict[str, Any]:
     """Django's own ``check --deploy``: every warning or error is a finding with its id."""
     from django.core.checks import WARNING, run_checks
 
@@ -95,7 +95,7 @@ def deploy_checks(options: Dict[str, Any]) -> Part:
     }
 
 
-def missing_migrations() -> List[Dict[str, str]]:
+def missing_migrations() -> list[dict[str, str]]:
     """Model changes without a migration file, as ``manage.py makemigrations --check --dry-run`` sees them.
 
     One finding per operation the autodetector would write (``shop: Add field price to product``),
@@ -133,7 +133,7 @@ def missing_migrations() -> List[Dict[str, str]]:
     return findings
 
 
-def migrations(options: Dict[str, Any]) -> Part:
+def migrations(options: dict[str, Any]) -> dict[str, Any]:
     """Model changes without a migration file, then migrations not applied to the database."""
     from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
@@ -164,7 +164,7 @@ def migrations(options: Dict[str, Any]) -> Part:
     }
 
 
-def static_files(options: Dict[str, Any]) -> Part:
+def static_files(options: dict[str, Any]) -> dict[str, Any]:
     """STATIC_ROOT set, every file the finders know collected there, the manifest when one is used."""
     from django.conf import settings
     from django.contrib.staticfiles.finders import get_finders
@@ -184,7 +184,7 @@ def static_files(options: Dict[str, Any]) -> Part:
             ],
             "figures": {"collected": 0.0},
         }
-    expected: Set[str] = set()
+    expected: set[str] = set()
     for finder in get_finders():
         for path, storage in finder.list(["CVS", ".*", "*~"]):
             prefix = getattr(storage, "prefix", None)
@@ -217,13 +217,13 @@ def static_files(options: Dict[str, Any]) -> Part:
     }
 
 
-def services(options: Dict[str, Any]) -> Part:
+def services(options: dict[str, Any]) -> dict[str, Any]:
     """Every configured database answers ``SELECT 1`` and every cache stores and returns a value."""
     from django.core.cache import caches
     from django.db import connections
 
     findings = []
-    figures: Dict[str, float] = {}
+    figures: dict[str, float] = {}
     for alias in connections:
         started = time.perf_counter()
         try:
@@ -252,7 +252,7 @@ def services(options: Dict[str, Any]) -> Part:
     return {"findings": findings, "figures": figures, "summary": f"{count} database(s) and cache(s) reachable"}
 
 
-def logging_setup(options: Dict[str, Any]) -> Part:
+def logging_setup(options: dict[str, Any]) -> dict[str, Any]:
     """LOGGING configures at least one handler used by a logger; error reporting where asked for."""
     from django.conf import settings
 
@@ -307,7 +307,7 @@ def _reason(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-RUNNERS: Dict[str, Callable[[Dict[str, Any]], Part]] = {
+RUNNERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "settings": audit_settings,
     "deploy": deploy_checks,
     "migrations": migrations,
@@ -332,9 +332,9 @@ def bound_connect_timeouts(timeout: float) -> None:
             database.setdefault("OPTIONS", {}).setdefault("connect_timeout", seconds)
 
 
-def run(parts: List[str], options: Dict[str, Any]) -> Dict[str, Any]:
+def run(parts: list[str], options: dict[str, Any]) -> dict[str, Any]:
     """Set Django up and run ``parts``; ``{"stage": ..., "error": ...}`` when Django cannot start."""
-    where: Dict[str, Any] = {"python": sys.executable, "python_version": platform.python_version()}
+    where: dict[str, Any] = {"python": sys.executable, "python_version": platform.python_version()}
     try:
         import django
     except ImportError as exc:
@@ -352,7 +352,7 @@ def run(parts: List[str], options: Dict[str, Any]) -> Dict[str, Any]:
             "error": f"Django could not start with {os.environ.get('DJANGO_SETTINGS_MODULE')}: "
             f"{type(exc).__name__}: {_reason(exc)}",
         }
-    result: Dict[str, Any] = {**where, "parts": {}}
+    result: dict[str, Any] = {**where, "parts": {}}
     for part in parts:
         try:
             result["parts"][part] = RUNNERS[part](options)
@@ -361,7 +361,7 @@ def run(parts: List[str], options: Dict[str, Any]) -> Dict[str, Any]:
     return result
 
 
-def _redact(document: Any, values: List[str]) -> Any:
+def _redact(document: Any, values: list[str]) -> Any:
     """Mask ``values`` (SECRET_KEY, database passwords) wherever a message quotes them."""
     if isinstance(document, dict):
         return {key: _redact(value, values) for key, value in document.items()}
@@ -373,7 +373,7 @@ def _redact(document: Any, values: List[str]) -> Any:
     return document
 
 
-def _secret_values() -> List[str]:
+def _secret_values() -> list[str]:
     try:
         from django.conf import settings
 
@@ -384,7 +384,7 @@ def _secret_values() -> List[str]:
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
-def main(argv: List[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="django_probe")
     parser.add_argument("--parts", default=",".join(PARTS), help="Comma-separated parts to run")
     parser.add_argument("--options", default="{}", help="JSON object of check options")
