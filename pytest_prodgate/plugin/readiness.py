@@ -88,6 +88,7 @@ class Readiness:
             root=self.root,
             database_url=self.prodgate.database_url,
             secret_names=self.prodgate.settings.get("secrets", []),
+            base_url=self.prodgate.base_url,
         )
         for result in results.values():
             self.results.append(result)
@@ -142,6 +143,12 @@ class Readiness:
         """Coverage from a data file meets ``coverage >= 85%`` (or the given thresholds)."""
         __tracebackhide__ = True
         return self.run("coverage", **_given(options, data_file=data_file))
+
+    def serving(self, url: str | None = None, **options: Any) -> ReadinessResult:
+        """A production server (gunicorn, uvicorn, nginx...) serves ``url`` (default: the base URL), not a
+        development one; gunicorn/uvicorn settings audited where their process is on this machine."""
+        __tracebackhide__ = True
+        return self.run("serving", **_given(options, url=url))
 
     def django(self, *checks: str, settings: str | None = None, **options: Any) -> ReadinessResult:
         """The Django checks (default: all six) against a settings module, run in a subprocess."""
@@ -231,6 +238,12 @@ def _database_url(config: pytest.Config) -> str | None:
     return context.database_url
 
 
+def _base_url(config: pytest.Config) -> str | None:
+    info = getattr(config.option, "prodgate_demo_info", None)
+    given: str | None = getattr(config.option, "base_url", None)
+    return given or (str(info["base_url"]) if info else None)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Check the section up front, on the controller (xdist workers collect but the controller does not),
     # when this run collects the checks: a mistake is then a usage error before anything runs.
@@ -304,6 +317,7 @@ class ReadinessItem(pytest.Item):
             "root": project_root(self.config),
             "database_url": _database_url(self.config),
             "secret_names": current.get("secrets", []),
+            "base_url": _base_url(self.config),
         }
         if self.check in DJANGO_CHECKS:
             # Every Django check switched on shares one probe process per run.

@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         "readiness",
         help="Run the readiness checks switched on in [tool.prodgate.readiness]",
         description="Run readiness checks (environment, Django, databases, Redis, dependencies, lint, "
-        "coverage, system resources) and print one line per problem.",
+        "coverage, system resources, the serving stack) and print one line per problem.",
     )
     parser.add_argument("--config", metavar="PATH", default="pyproject.toml", help="The pyproject.toml to read")
     parser.add_argument("--env", dest="environment", metavar="NAME", help="Environment whose table applies")
@@ -34,6 +34,7 @@ def register(subparsers: Any) -> None:
         help="Run this check (repeatable; default: the checks switched on in the configuration)",
     )
     parser.add_argument("--database-url", metavar="URL", help="Database for the database and alembic checks")
+    parser.add_argument("--base-url", metavar="URL", help="Target of the serving check (unless its table names a url)")
     parser.add_argument("--json", action="store_true", help="Print the results as JSON")
     parser.set_defaults(handler=run)
 
@@ -56,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
         )
     database_url = args.database_url or config.get("database_url") or os.environ.get("PRODGATE_DATABASE_URL")
     results = run_checks(
-        names, section, root=path.resolve().parent, database_url=database_url, secret_names=config.get("secrets", [])
+        names,
+        section,
+        root=path.resolve().parent,
+        database_url=database_url,
+        secret_names=config.get("secrets", []),
+        base_url=args.base_url,
     )
     if args.json:
         print(json.dumps({name: result.to_dict() for name, result in results.items()}, indent=2))
