@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 
-from tests.health_support import free_port
 from tests.waiting import wait_for
 
 BIN = Path(sys.executable).parent

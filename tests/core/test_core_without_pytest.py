@@ -24,6 +24,9 @@ CORE = [
     "pytest_prodgate.readiness.django_probe",
     "pytest_prodgate.readiness.config",
     "pytest_prodgate.readiness.runner",
+    "pytest_prodgate.readiness.serving",
+    "pytest_prodgate.readiness.serving_settings",
+    "pytest_prodgate.health.csp",
 ]
 
 
