@@ -67,10 +67,19 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: result.to_dict() for name, result in results.items()}, indent=2))
     else:
+        said: dict[str, str] = {}  # reason -> the first check that gave it (the Django checks share one probe)
         for name, result in results.items():
             tail = f"  {result.summary}" if result.passed and result.summary else ""
             print(f"readiness::{name} {result.verdict.value.upper()}{tail}")
-            for line in result.lines():
+            lines = result.lines()
+            if result.error and result.error in said:
+                lines = [
+                    f"[{name}.error] could not run: the same reason as readiness::{said[result.error]}",
+                    *lines[1:],
+                ]
+            elif result.error:
+                said[result.error] = name
+            for line in lines:
                 print(f"  - {line}")
     passed = all(result.verdict is Verdict.PASS for result in results.values())
     return int(ExitCode.OK if passed else ExitCode.GATES_FAILED)

@@ -114,7 +114,10 @@ def run_checks(
                 options["settings"],
                 django_names,
                 project_dir=_path(root, options.get("project_dir")) or str(root),
-                python=options.get("python"),
+                # A path (".venv/bin/python") is relative to the pyproject.toml's folder; a bare name is looked up on PATH.
+                python=_path(root, options["python"])
+                if "/" in str(options.get("python") or "")
+                else options.get("python"),
                 options=options,
                 waivers=waivers,
                 timeout=_seconds(options, 5.0) + 60.0,  # per connection, plus Django start-up

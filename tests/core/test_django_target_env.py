@@ -148,3 +148,30 @@ def test_check_is_an_error_naming_the_interpreter_when_it_does_not_exist(project
         "set [tool.prodgate.readiness.django] python to the interpreter of the app's environment "
         "(e.g. /srv/app/.venv/bin/python)."
     )
+
+
+def test_cli_says_a_shared_reason_once_and_takes_python_relative_to_the_config_when_target_lacks_django(
+    project: Path, bare_python: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_prodgate.cli import main
+
+    venv = project / ".venv"
+    venv.symlink_to(bare_python.parent.parent)
+    (project / "pyproject.toml").write_text(
+        '[tool.prodgate.readiness]\nchecks = ["django"]\n'
+        '[tool.prodgate.readiness.django]\nsettings = "mysite.settings"\npython = ".venv/bin/python"\n'
+    )
+
+    code = main(["readiness", "--config", str(project / "pyproject.toml")])
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert out[0] == "readiness::django-settings ERROR"
+    assert out[1].startswith(f"  - [django-settings.error] Ran the Django probe with {project}/.venv/bin/python in ")
+    assert "Django is not installed there" in out[1]
+    assert out[2:4] == [
+        "readiness::django-deploy ERROR",
+        "  - [django-deploy.error] could not run: the same reason as readiness::django-settings",
+    ]
+    assert sum("Django is not installed there" in line for line in out) == 1
+    assert len(out) == 12  # six checks, one line each under them
