@@ -20,7 +20,6 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_prodgate.readiness.result import Finding, ReadinessResult, build_result
@@ -111,7 +110,11 @@ def _server_processes(port: int, evidence: ServingEvidence) -> None:
     """The topmost process of each listener's chain of parents that names a server, with its workers."""
     import psutil
 
-    pids, hidden = _listening_pids(port)
+    try:
+        pids, hidden = _listening_pids(port)
+    except psutil.Error as exc:  # macOS asks for root to list every socket
+        evidence.notes.append(f"the listeners of port {port} could not be listed: {type(exc).__name__}")
+        return
     if not pids:
         why = "its owner is hidden from this user" if hidden else "no listener found"
         evidence.notes.append(f"port {port} is on this machine but its process could not be seen ({why})")
@@ -232,12 +235,3 @@ def check_serving(
         summary=f"{shown}",
         notes=[*evidence.notes, *seen_settings],
     )
-
-
-def describe(evidence: ServingEvidence) -> dict[str, Any]:
-    """The evidence as a JSON-friendly dict (for reports)."""
-    return {
-        "development": list(evidence.development),
-        "production": list(evidence.production),
-        "notes": list(evidence.notes),
-    }
