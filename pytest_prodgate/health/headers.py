@@ -1,7 +1,7 @@
 """The security-header gate: each missing or weak header named, waivers with their reason.
 
 Items audited (the same names are used in messages and in ``waivers``):
-``strict-transport-security``, ``content-security-policy``, ``x-content-type-options``,
+``strict-transport-security``, ``content-security-policy`` (sent, and strong: see ``csp.py``), ``x-content-type-options``,
 ``frame-protection`` (X-Frame-Options or CSP frame-ancestors), ``referrer-policy``,
 ``cookies`` (Secure, HttpOnly, SameSite on every Set-Cookie) and ``server-banner`` (no version
 in Server or X-Powered-By). Cookie values are never shown, only cookie names.
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_prodgate.errors import ConfigError, GateFailed
+from pytest_prodgate.health.csp import csp_weaknesses
 from pytest_prodgate.thresholds import parse_duration
 
 __all__ = ["ITEMS", "AuditOptions", "Finding", "HeaderAudit", "audit_headers"]
@@ -149,7 +150,11 @@ def audit_headers(
 
     raw = {
         "strict-transport-security": _hsts(first("strict-transport-security"), options),
-        "content-security-policy": _csp(first("content-security-policy"), first("content-security-policy-report-only")),
+        "content-security-policy": _csp(
+            first("content-security-policy"),
+            first("content-security-policy-report-only"),
+            https=not url.lower().startswith("http:"),
+        ),
         "x-content-type-options": _nosniff(first("x-content-type-options")),
         "frame-protection": _frames(first("x-frame-options"), first("content-security-policy")),
         "referrer-policy": _referrer(first("referrer-policy")),
@@ -193,9 +198,10 @@ def _directives(value: str) -> dict[str, str]:
     return found
 
 
-def _csp(value: str | None, report_only: str | None) -> str | None:
+def _csp(value: str | None, report_only: str | None, *, https: bool) -> str | None:
     if value:
-        return None
+        weak = csp_weaknesses(value, https=https)
+        return "Content-Security-Policy is weak: " + "; ".join(weak) if weak else None
     if report_only:
         return "Content-Security-Policy is missing (only Content-Security-Policy-Report-Only is set, which enforces nothing)"
     return "Content-Security-Policy is missing"

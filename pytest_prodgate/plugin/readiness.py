@@ -88,6 +88,7 @@ class Readiness:
             root=self.root,
             database_url=self.prodgate.database_url,
             secret_names=self.prodgate.settings.get("secrets", []),
+            base_url=self.prodgate.base_url,
         )
         for result in results.values():
             self.results.append(result)
@@ -98,9 +99,9 @@ class Readiness:
                 self.gate.attach(f"readiness.{result.check}", result.to_dict())
         failed = [r for r in results.values() if not r.passed]
         if fail and failed:
-            if len(failed) == 1:
+            if len(results) == 1:
                 failed[0].raise_for_problems()
-            _raise_many(failed)
+            _raise_many(list(results.values()))
         return list(results.values())[-1]
 
     def env(self, required: dict[str, Any] | None = None, **options: Any) -> ReadinessResult:
@@ -143,6 +144,12 @@ class Readiness:
         __tracebackhide__ = True
         return self.run("coverage", **_given(options, data_file=data_file))
 
+    def serving(self, url: str | None = None, **options: Any) -> ReadinessResult:
+        """A production server (gunicorn, uvicorn, nginx...) serves ``url`` (default: the base URL), not a
+        development one; gunicorn/uvicorn settings audited where their process is on this machine."""
+        __tracebackhide__ = True
+        return self.run("serving", **_given(options, url=url))
+
     def django(self, *checks: str, settings: str | None = None, **options: Any) -> ReadinessResult:
         """The Django checks (default: all six) against a settings module, run in a subprocess."""
         __tracebackhide__ = True
@@ -160,10 +167,37 @@ def _list(value: Iterable[str] | None) -> list[str] | None:
     return None if value is None else ([value] if isinstance(value, str) else list(value))
 
 
-def _raise_many(failed: list[ReadinessResult]) -> None:
+def _raise_many(results: list[ReadinessResult]) -> None:
+    """One gate, several checks: one verdict (error if any could not run) and one line per check.
+
+    A reason shared by several checks (the Django probe could not start) is said once, in the headline.
+    """
     __tracebackhide__ = True
-    results = [r for result in failed for r in result.thresholds]
-    raise GateFailed("\n".join(result.message() for result in failed), results)
+    from pytest_prodgate.thresholds import ThresholdResult, Verdict, parse_threshold
+
+    failed = [r for r in results if not r.passed]
+    reasons = list(dict.fromkeys(r.error for r in failed if r.verdict is Verdict.ERROR and r.error))
+    problems = sum(len(r.findings) for r in failed)
+    if reasons:
+        count = sum(1 for r in failed if r.verdict is Verdict.ERROR)
+        head = f"could not run: {reasons[0]}" if len(reasons) == 1 else f"{count} checks could not run"
+    else:
+        head = f"{len(failed)} of {len(results)} checks failed ({problems} problems)"
+    lines = [head]
+    for result in results:
+        if result.verdict is Verdict.ERROR:
+            shared = len(reasons) == 1 and result.error == reasons[0]
+            lines.append(f"  - {result.check}: could not run" + ("" if shared else f": {result.error}"))
+        elif result.verdict is Verdict.FAIL:
+            lines.append(f"  - {result.check}: " + result.message().splitlines()[0])
+            lines += [f"      {line}" for line in result.lines()] if len(result.lines()) > 1 else []
+        else:
+            lines.append(f"  - {result.check}: passed")
+    judged = [r for result in failed for r in result.thresholds]
+    if reasons:
+        threshold = parse_threshold("problems == 0")
+        judged.append(ThresholdResult(threshold, Verdict.ERROR, None, head))
+    raise GateFailed("\n".join(lines), judged)
 
 
 @pytest.fixture
@@ -202,6 +236,12 @@ def _database_url(config: pytest.Config) -> str | None:
     info = getattr(config.option, "prodgate_demo_info", None)
     context = Prodgate(config=settings(config), base_url=None, demo=DemoInfo(**info) if info else None)
     return context.database_url
+
+
+def _base_url(config: pytest.Config) -> str | None:
+    info = getattr(config.option, "prodgate_demo_info", None)
+    given: str | None = getattr(config.option, "base_url", None)
+    return given or (str(info["base_url"]) if info else None)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -277,6 +317,7 @@ class ReadinessItem(pytest.Item):
             "root": project_root(self.config),
             "database_url": _database_url(self.config),
             "secret_names": current.get("secrets", []),
+            "base_url": _base_url(self.config),
         }
         if self.check in DJANGO_CHECKS:
             # Every Django check switched on shares one probe process per run.

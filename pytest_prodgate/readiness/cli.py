@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         "readiness",
         help="Run the readiness checks switched on in [tool.prodgate.readiness]",
         description="Run readiness checks (environment, Django, databases, Redis, dependencies, lint, "
-        "coverage, system resources) and print one line per problem.",
+        "coverage, system resources, the serving stack) and print one line per problem.",
     )
     parser.add_argument("--config", metavar="PATH", default="pyproject.toml", help="The pyproject.toml to read")
     parser.add_argument("--env", dest="environment", metavar="NAME", help="Environment whose table applies")
@@ -34,6 +34,7 @@ def register(subparsers: Any) -> None:
         help="Run this check (repeatable; default: the checks switched on in the configuration)",
     )
     parser.add_argument("--database-url", metavar="URL", help="Database for the database and alembic checks")
+    parser.add_argument("--base-url", metavar="URL", help="Target of the serving check (unless its table names a url)")
     parser.add_argument("--json", action="store_true", help="Print the results as JSON")
     parser.set_defaults(handler=run)
 
@@ -56,15 +57,29 @@ def run(args: argparse.Namespace) -> int:
         )
     database_url = args.database_url or os.environ.get("PRODGATE_DATABASE_URL") or config.get("database_url")
     results = run_checks(
-        names, section, root=path.resolve().parent, database_url=database_url, secret_names=config.get("secrets", [])
+        names,
+        section,
+        root=path.resolve().parent,
+        database_url=database_url,
+        secret_names=config.get("secrets", []),
+        base_url=args.base_url,
     )
     if args.json:
         print(json.dumps({name: result.to_dict() for name, result in results.items()}, indent=2))
     else:
+        said: dict[str, str] = {}  # reason -> the first check that gave it (the Django checks share one probe)
         for name, result in results.items():
             tail = f"  {result.summary}" if result.passed and result.summary else ""
             print(f"readiness::{name} {result.verdict.value.upper()}{tail}")
-            for line in result.lines():
+            lines = result.lines()
+            if result.error and result.error in said:
+                lines = [
+                    f"[{name}.error] could not run: the same reason as readiness::{said[result.error]}",
+                    *lines[1:],
+                ]
+            elif result.error:
+                said[result.error] = name
+            for line in lines:
                 print(f"  - {line}")
     passed = all(result.verdict is Verdict.PASS for result in results.values())
     return int(ExitCode.OK if passed else ExitCode.GATES_FAILED)

@@ -29,7 +29,7 @@ from pytest_prodgate.readiness.django_checks import DJANGO_CHECKS
 __all__ = ["CHECK_NAMES", "SCHEMA", "enabled_checks", "waivers_of"]
 
 SECTION = "[tool.prodgate.readiness]"
-CHECK_NAMES = ("env", "system", "database", "alembic", "redis", "audit", "lint", "coverage", *DJANGO_CHECKS)
+CHECK_NAMES = ("env", "system", "database", "alembic", "redis", "audit", "lint", "coverage", "serving", *DJANGO_CHECKS)
 
 SCHEMA: dict[str, Any] = {
     "checks": ListOf(OneOf(*CHECK_NAMES, "django")),
@@ -54,6 +54,15 @@ SCHEMA: dict[str, Any] = {
     },
     "lint": {"paths": ListOf(str), "config": str, "timeout": DURATION},
     "coverage": {"data_file": str, "thresholds": THRESHOLDS, "include": ListOf(str), "omit": ListOf(str)},
+    "serving": {
+        "url": str,
+        "timeout": DURATION,
+        "unknown": OneOf("error", "pass"),
+        "cores": int,
+        "max_timeout": DURATION,
+        "command": str,
+        "config": str,
+    },
     "django": {
         "settings": str,
         "project_dir": str,

@@ -1,13 +1,16 @@
-"""Run inside the project's own process: ``python -m pytest_prodgate.readiness.django_probe``.
+"""The Django probe: a self-contained script run by the *target's* interpreter.
 
-Django's settings are process-wide and can be configured once, so the Django checks run in a
-subprocess with ``DJANGO_SETTINGS_MODULE`` set (see ``django_checks.py``); this module sets
-Django up, runs the requested parts and prints one JSON document on stdout::
+``django_checks.py`` reads this file's source and hands it to ``python -`` on stdin (the
+``python`` option, e.g. the app's own venv), so the target's environment needs Django and the
+project's own settings dependencies, but not pytest-prodgate. For that reason this module
+imports only the standard library and Django, and runs on Python 3.8+ (annotations are never evaluated: ``from __future__ import annotations``). It sets Django up with
+``DJANGO_SETTINGS_MODULE``, runs the requested parts and prints one JSON document on stdout::
 
     {"django": "5.2", "parts": {"deploy": {"findings": [{"id": "security.W004", "message": "..."}],
                                            "figures": {...}, "summary": "..."}}}
 
-It never prints a setting's value: messages hold names and reasons (and Django's own texts).
+It never prints a setting's value: messages hold names and reasons (and Django's own texts), and
+SECRET_KEY or a database password quoted by any message is masked before the document leaves.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import socket
 import sys
 import time
@@ -22,14 +26,14 @@ from collections.abc import Callable
 from typing import Any
 
 PARTS = ("settings", "deploy", "migrations", "static", "services", "logging")
-Part = dict[str, Any]
+MASK = "********"  # as pytest_prodgate.redact.MASK
 
 
 def _finding(finding_id: str, message: str) -> dict[str, str]:
     return {"id": finding_id, "message": " ".join(message.split())}
 
 
-def audit_settings(options: dict[str, Any]) -> Part:
+def audit_settings(options: dict[str, Any]) -> dict[str, Any]:
     """Our own audit of the settings a production deploy needs (ids ``settings.NAME``)."""
     from django.conf import settings
 
@@ -75,7 +79,7 @@ def audit_settings(options: dict[str, Any]) -> Part:
     return {"findings": findings, "figures": {"hsts_seconds": float(hsts)}, "summary": "production settings in place"}
 
 
-def deploy_checks(options: dict[str, Any]) -> Part:
+def deploy_checks(options: dict[str, Any]) -> dict[str, Any]:
     """Django's own ``check --deploy``: every warning or error is a finding with its id."""
     from django.core.checks import WARNING, run_checks
 
@@ -91,30 +95,76 @@ def deploy_checks(options: dict[str, Any]) -> Part:
     }
 
 
-def pending_migrations(options: dict[str, Any]) -> Part:
-    """Migrations not applied to the database, by app and name (``MigrationExecutor``)."""
+def missing_migrations() -> list[dict[str, str]]:
+    """Model changes without a migration file, as ``manage.py makemigrations --check --dry-run`` sees them.
+
+    One finding per operation the autodetector would write (``shop: Add field price to product``),
+    and one per app whose migrations conflict (two leaves).
+    """
+    from django.apps import apps
+    from django.db.migrations.autodetector import MigrationAutodetector
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
+    from django.db.migrations.state import ProjectState
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    conflicts = loader.detect_conflicts()
+    if conflicts:  # the autodetector needs one leaf per app; makemigrations stops here too
+        return [
+            _finding(
+                "migrations.conflict",
+                f"{app}: conflicting migrations {', '.join(sorted(names))} (run manage.py makemigrations --merge)",
+            )
+            for app, names in sorted(conflicts.items())
+        ]
+    questioner = NonInteractiveMigrationQuestioner(specified_apps=None, dry_run=True)
+    autodetector = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps), questioner)
+    changes = autodetector.changes(graph=loader.graph)
+    findings = []
+    for app, migrations in sorted(changes.items()):
+        for migration in migrations:
+            for operation in migration.operations:
+                findings.append(
+                    _finding(
+                        "migrations.missing",
+                        f"{app}: {operation.describe()} has no migration (run manage.py makemigrations {app})",
+                    )
+                )
+    return findings
+
+
+def migrations(options: dict[str, Any]) -> dict[str, Any]:
+    """Model changes without a migration file, then migrations not applied to the database."""
     from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
 
+    missing = missing_migrations()
     alias = str(options.get("database", "default"))
     try:
         executor = MigrationExecutor(connections[alias])
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except Exception as exc:  # any driver error: the reason is the finding
-        return {"error": f"cannot read the migration state of database {alias!r}: {_reason(exc)}"}
+        seen = f" ({len(missing)} model change(s) without a migration seen before that)" if missing else ""
+        return {
+            "error": f"cannot read the migration state of database {alias!r}: {_reason(exc)}{seen}",
+            "fix": f"start the database or correct DATABASES[{alias!r}] (see django-services)",
+        }
     pending = [f"{migration.app_label}.{migration.name}" for migration, backwards in plan if not backwards]
-    findings = [_finding("migrations.pending", f"{name} is not applied") for name in pending]
+    findings = missing + [_finding("migrations.pending", f"{name} is not applied") for name in pending]
     apps = sorted({name.split(".")[0] for name in pending})
     notes = [f"database {alias!r} lacks migrations of {', '.join(apps)}: run manage.py migrate"] if pending else []
     return {
         "findings": findings,
-        "figures": {"pending": float(len(pending))},
+        "figures": {
+            "pending": float(len(pending)),
+            "missing": float(sum(1 for f in missing if f["id"] == "migrations.missing")),
+        },
         "notes": notes,
-        "summary": f"every migration applied on database {alias!r}",
+        "summary": f"no model change without a migration; every migration applied on database {alias!r}",
     }
 
 
-def static_files(options: dict[str, Any]) -> Part:
+def static_files(options: dict[str, Any]) -> dict[str, Any]:
     """STATIC_ROOT set, every file the finders know collected there, the manifest when one is used."""
     from django.conf import settings
     from django.contrib.staticfiles.finders import get_finders
@@ -167,7 +217,7 @@ def static_files(options: dict[str, Any]) -> Part:
     }
 
 
-def services(options: dict[str, Any]) -> Part:
+def services(options: dict[str, Any]) -> dict[str, Any]:
     """Every configured database answers ``SELECT 1`` and every cache stores and returns a value."""
     from django.core.cache import caches
     from django.db import connections
@@ -202,7 +252,7 @@ def services(options: dict[str, Any]) -> Part:
     return {"findings": findings, "figures": figures, "summary": f"{count} database(s) and cache(s) reachable"}
 
 
-def logging_setup(options: dict[str, Any]) -> Part:
+def logging_setup(options: dict[str, Any]) -> dict[str, Any]:
     """LOGGING configures at least one handler used by a logger; error reporting where asked for."""
     from django.conf import settings
 
@@ -257,10 +307,10 @@ def _reason(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-RUNNERS: dict[str, Callable[[dict[str, Any]], Part]] = {
+RUNNERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "settings": audit_settings,
     "deploy": deploy_checks,
-    "migrations": pending_migrations,
+    "migrations": migrations,
     "static": static_files,
     "services": services,
     "logging": logging_setup,
@@ -283,8 +333,13 @@ def bound_connect_timeouts(timeout: float) -> None:
 
 
 def run(parts: list[str], options: dict[str, Any]) -> dict[str, Any]:
-    import django
-
+    """Set Django up and run ``parts``; ``{"stage": ..., "error": ...}`` when Django cannot start."""
+    where: dict[str, Any] = {"python": sys.executable, "python_version": platform.python_version()}
+    try:
+        import django
+    except ImportError as exc:
+        return {**where, "stage": "import", "error": f"{type(exc).__name__}: {_reason(exc)}"}
+    where["django"] = django.get_version()
     timeout = float(options.get("timeout", 5.0))
     socket.setdefaulttimeout(timeout)  # pure-Python drivers (PyMySQL, redis-py) honour it
     try:
@@ -292,35 +347,45 @@ def run(parts: list[str], options: dict[str, Any]) -> dict[str, Any]:
         bound_connect_timeouts(timeout)
     except Exception as exc:  # an import error in the settings module, a missing app...
         return {
+            **where,
+            "stage": "setup",
             "error": f"Django could not start with {os.environ.get('DJANGO_SETTINGS_MODULE')}: "
-            f"{type(exc).__name__}: {_reason(exc)}"
+            f"{type(exc).__name__}: {_reason(exc)}",
         }
-    result: dict[str, Any] = {"django": django.get_version(), "parts": {}}
+    result: dict[str, Any] = {**where, "parts": {}}
     for part in parts:
         try:
             result["parts"][part] = RUNNERS[part](options)
         except Exception as exc:  # one broken part must not hide the others
-            result["parts"][part] = {"error": f"{type(exc).__name__}: {_reason(exc)}"}
+            result["parts"][part] = {"error": f"it raised {type(exc).__name__}: {_reason(exc)}"}
     return result
 
 
-def _redact(document: dict[str, Any]) -> dict[str, Any]:
-    """Mask SECRET_KEY and database passwords should any message quote them."""
-    from pytest_prodgate.redact import Redactor
+def _redact(document: Any, values: list[str]) -> Any:
+    """Mask ``values`` (SECRET_KEY, database passwords) wherever a message quotes them."""
+    if isinstance(document, dict):
+        return {key: _redact(value, values) for key, value in document.items()}
+    if isinstance(document, list):
+        return [_redact(value, values) for value in document]
+    if isinstance(document, str):
+        for value in values:
+            document = document.replace(value, MASK)
+    return document
 
-    values = []
+
+def _secret_values() -> list[str]:
     try:
         from django.conf import settings
 
-        values.append(str(settings.SECRET_KEY or ""))
+        values = [str(settings.SECRET_KEY or "")]
         values += [str(db.get("PASSWORD") or "") for db in settings.DATABASES.values()]
     except Exception:  # settings that never loaded hold nothing to hide
-        pass
-    return Redactor(values=values).data(document)  # type: ignore[no-any-return]
+        return []
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_prodgate.readiness.django_probe")
+    parser = argparse.ArgumentParser(prog="django_probe")
     parser.add_argument("--parts", default=",".join(PARTS), help="Comma-separated parts to run")
     parser.add_argument("--options", default="{}", help="JSON object of check options")
     args = parser.parse_args(argv)
@@ -334,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.path.insert(0, os.getcwd())
     document = run(parts, json.loads(args.options))
-    print(json.dumps(_redact(document)))
+    print(json.dumps(_redact(document, _secret_values())))
     return 0
 
 

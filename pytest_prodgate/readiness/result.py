@@ -83,8 +83,10 @@ class ReadinessResult:
             else:
                 head = self.findings[0].line() if self.findings else "failed"
         lines = self.lines()
-        if self.verdict is Verdict.FAIL and len(lines) == 1:
-            return head  # the one problem is the headline
+        if self.verdict is Verdict.ERROR and self.error:
+            lines = lines[1:]  # the headline already is the reason, said once
+        if (self.verdict is Verdict.FAIL and len(lines) == 1) or not lines:
+            return head  # the one problem (or the one reason) is the headline
         body = [f"  - {line}" for line in lines]
         return "\n".join([head, *body])
 

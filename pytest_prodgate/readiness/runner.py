@@ -71,10 +71,17 @@ def run_check(
     database_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     secret_names: Iterable[str] = (),
+    base_url: str | None = None,
 ) -> ReadinessResult:
     """Run one check with its options from ``section``."""
     return run_checks(
-        [name], section, root=root, database_url=database_url, environ=environ, secret_names=secret_names
+        [name],
+        section,
+        root=root,
+        database_url=database_url,
+        environ=environ,
+        secret_names=secret_names,
+        base_url=base_url,
     )[name]
 
 
@@ -86,8 +93,12 @@ def run_checks(
     database_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     secret_names: Iterable[str] = (),
+    base_url: str | None = None,
 ) -> dict[str, ReadinessResult]:
-    """Run ``names`` (default: the switched-on checks); the Django ones share one probe process."""
+    """Run ``names`` (default: the switched-on checks); the Django ones share one probe process.
+
+    ``base_url`` is the target the ``serving`` check looks at unless its table names a ``url``.
+    """
     root = root or Path.cwd()
     chosen = list(names) if names is not None else enabled_checks(section)
     validate_section(section, chosen, database_url=database_url)
@@ -103,16 +114,36 @@ def run_checks(
                 options["settings"],
                 django_names,
                 project_dir=_path(root, options.get("project_dir")) or str(root),
-                python=options.get("python"),
+                # A path (".venv/bin/python") is relative to the pyproject.toml's folder; a bare name is looked up on PATH.
+                python=_path(root, options["python"])
+                if "/" in str(options.get("python") or "")
+                else options.get("python"),
                 options=options,
                 waivers=waivers,
                 timeout=_seconds(options, 5.0) + 60.0,  # per connection, plus Django start-up
             )
         )
     for name in chosen:
-        if name not in DJANGO_CHECKS:
+        if name == "serving":
+            results[name] = _run_serving(_options(section, name), waivers, root, base_url)
+        elif name not in DJANGO_CHECKS:
             results[name] = _run_one(name, _options(section, name), waivers, root, database_url, environ, secret_names)
     return {name: results[name] for name in chosen}
+
+
+def _run_serving(options: dict[str, Any], waivers: dict[str, str], root: Path, base_url: str | None) -> ReadinessResult:
+    from pytest_prodgate.readiness.serving import check_serving
+
+    return check_serving(
+        options.get("url") or base_url or "",
+        timeout=_seconds(options, 5.0),
+        unknown=options.get("unknown", "error"),
+        cores=options.get("cores"),
+        max_timeout=parse_duration(options["max_timeout"]) if "max_timeout" in options else 120.0,
+        command=options.get("command"),
+        config_file=_path(root, options.get("config")),
+        waivers=waivers,
+    )
 
 
 def _run_one(

@@ -28,6 +28,9 @@ CORE = [
     "pytest_prodgate.watch.scheduler",
     "pytest_prodgate.watch.status",
     "pytest_prodgate.watch.alerts",
+    "pytest_prodgate.readiness.serving",
+    "pytest_prodgate.readiness.serving_settings",
+    "pytest_prodgate.health.csp",
 ]
 
 

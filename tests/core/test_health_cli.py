@@ -11,7 +11,7 @@ from tests.health_support import App, free_port, json_response, serve
 
 HEADERS = [
     ("strict-transport-security", "max-age=31536000; includeSubDomains"),
-    ("content-security-policy", "default-src 'self'"),
+    ("content-security-policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),

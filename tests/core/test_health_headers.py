@@ -9,7 +9,7 @@ from pytest_prodgate.health.headers import AuditOptions, audit_headers
 
 GOOD = [
     ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
-    ("Content-Security-Policy", "default-src 'self'"),
+    ("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
@@ -34,7 +34,6 @@ def test_audit_passes_when_every_header_is_present() -> None:
         ("Strict-Transport-Security", "strict-transport-security", "Strict-Transport-Security is missing"),
         ("Content-Security-Policy", "content-security-policy", "Content-Security-Policy is missing"),
         ("X-Content-Type-Options", "x-content-type-options", "X-Content-Type-Options is missing (wanted nosniff)"),
-        ("X-Frame-Options", "frame-protection", "X-Frame-Options is missing"),
         ("Referrer-Policy", "referrer-policy", "Referrer-Policy is missing"),
     ],
 )
@@ -48,10 +47,23 @@ def test_audit_names_the_header_when_it_is_missing(removed: str, item: str, text
     assert f"  - {item}: {text}" in message
 
 
+def test_audit_names_frame_protection_and_csp_when_neither_x_frame_options_nor_frame_ancestors_is_sent() -> None:
+    # A strong CSP has frame-ancestors, so X-Frame-Options is missed only beside a CSP without it.
+    headers = [
+        (k, "default-src 'none'; base-uri 'none'" if k == "Content-Security-Policy" else v)
+        for k, v in _without("X-Frame-Options")
+    ]
+    audit = audit_headers(headers, url="https://shop.test/")
+    assert audit.missing == ["content-security-policy", "frame-protection"]
+    assert "  - frame-protection: X-Frame-Options is missing" in audit.describe()
+    assert "frame-ancestors is missing (any site may frame this one (clickjacking))" in audit.describe()
+
+
 def test_frame_ancestors_counts_as_frame_protection_when_x_frame_options_is_absent() -> None:
     headers = [*_without("X-Frame-Options")]
     headers = [
-        (k, "default-src 'self'; frame-ancestors 'none'" if k == "Content-Security-Policy" else v) for k, v in headers
+        (k, "default-src 'none'; base-uri 'none'; frame-ancestors 'none'" if k == "Content-Security-Policy" else v)
+        for k, v in headers
     ]
     assert audit_headers(headers).ok
 

@@ -15,7 +15,7 @@ pytest_plugins = ["pytester"]
 
 SECURE_HEADERS = [
     ("strict-transport-security", "max-age=31536000; includeSubDomains"),
-    ("content-security-policy", "default-src 'self'; frame-ancestors 'none'"),
+    ("content-security-policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
