@@ -10,7 +10,8 @@ Hierarchy::
     │   ├── RequestFailed         a load request got no response (``kind``: connect, timeout, reset)
     │   │   └── ConnectFailed     ... because the connection could not be opened
     │   ├── SmokeFailed           a scenario failed its smoke request: the load is not started
-    │   └── RuleTimeout           a data rule's query ran past the statement timeout
+    │   ├── RuleTimeout           a data rule's query ran past the statement timeout
+    │   └── CouldNotRun           a gate could not measure anything: its verdict is ERROR, its reason one paragraph
     ├── GateFailed                a gate's figures did not meet its thresholds (also an AssertionError)
     │   └── ProbeFailed           a health probe's expectations were missed (holds the attempt history)
     ├── CheckFailed               a virtual user's ``check(..., stop=True)`` failed (also an AssertionError)
@@ -39,6 +40,7 @@ __all__ = [
     "CommandLineError",
     "ConfigError",
     "ConnectFailed",
+    "CouldNotRun",
     "GateFailed",
     "LockHeld",
     "MissingPath",
@@ -114,6 +116,13 @@ class ThresholdError(ConfigError):
 
 class TargetError(ProdgateError):
     """The target (URL, database, process) could not be reached; the message says why."""
+
+
+class CouldNotRun(TargetError):
+    """A gate could not measure anything: the smoke request failed, the target or its database was
+    unreachable, the watched process was gone. The gate's verdict is *error* (not fail: nothing was
+    judged), and the message is one paragraph (what was tried, what failed, the likely fix) shown
+    instead of a traceback."""
 
 
 class GateFailed(ProdgateError, AssertionError):

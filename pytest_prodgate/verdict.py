@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_prodgate.errors import ConfigError, GateFailed
+from pytest_prodgate.errors import ConfigError, CouldNotRun, GateFailed
 from pytest_prodgate.gate import Gate, Severity, overall_verdict
 from pytest_prodgate.thresholds import ThresholdResult, Verdict, figure_kind, format_value
 
@@ -214,7 +214,7 @@ def judge(
     if outcome is Outcome.SKIPPED:
         verdict = Verdict.SKIP
     elif outcome is Outcome.FAILED:
-        if not in_call or isinstance(error, ConfigError):
+        if not in_call or isinstance(error, (ConfigError, CouldNotRun)):
             verdict = Verdict.ERROR
         elif isinstance(error, GateFailed):
             verdict = Verdict.ERROR if overall_verdict(results) is Verdict.ERROR else Verdict.FAIL

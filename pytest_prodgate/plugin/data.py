@@ -20,7 +20,6 @@ The files are read and validated when the session starts, so a mistake in one is
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
+from pytest_prodgate.errors import ConfigError, CouldNotRun, GateFailed, TargetError
 from pytest_prodgate.plugin.stash import gate_for, settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,14 +38,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.data.rulesfile import RuleEntry
     from pytest_prodgate.data.runner import DataChecker
     from pytest_prodgate.gate import Gate
-    from pytest_prodgate.verdict import GateEntry
 
 __all__ = ["DataGate", "DataRuleItem", "DataRulesFile", "checker_for", "data", "data_checker", "database_url"]
 
 
 _checkers_key = pytest.StashKey[dict[str, "DataChecker"]]()
-# Why a data gate could not run (unreachable database, statement timeout): its one-paragraph reason.
-_could_not_run_key = pytest.StashKey[str]()
 
 
 def database_url(config: pytest.Config) -> str:
@@ -96,32 +92,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Remember why a data gate could not run, so its verdict is an error with that reason alone."""
+    """A data gate that could not run (database unreachable, query timed out) is an error with that reason."""
     try:
         return (yield)
     except TargetError as exc:
-        if item.get_closest_marker("data") is not None:
-            item.stash[_could_not_run_key] = str(exc)
-        raise
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    reason = item.stash.get(_could_not_run_key, None)
-    if reason is not None and report.when == "call" and report.failed:
-        report.longrepr = reason  # one paragraph, never the driver's or our own traceback
-    return report
-
-
-def pytest_prodgate_gate_judged(item: pytest.Item, entry: GateEntry) -> GateEntry | None:
-    """A data gate that could not run (database unreachable, query timed out) is an error, not a fail."""
-    reason = item.stash.get(_could_not_run_key, None)
-    if reason is None or entry.family != "data" or entry.verdict not in ("fail", "warning"):
-        return None
-    return dataclasses.replace(entry, verdict="error", decided_by=reason, message=reason)
+        if item.get_closest_marker("data") is None or isinstance(exc, CouldNotRun):
+            raise
+        raise CouldNotRun(str(exc)) from None  # one paragraph, never the driver's or our own traceback
 
 
 class DataGate:

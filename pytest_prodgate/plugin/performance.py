@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.errors import ConfigError, GateFailed, TargetError
+from pytest_prodgate.errors import ConfigError, CouldNotRun, TargetError
 from pytest_prodgate.plugin.stash import SPEC, gate_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,7 +125,7 @@ class LoadFixture:
         try:
             result = run_plan(plan)
         except TargetError as exc:  # a failed smoke request: its paragraph, not a traceback through the engine
-            raise GateFailed(f"load run failed: {exc}") from None
+            raise CouldNotRun(f"load run failed: {exc}") from None
         return self._record(result, thresholds, record_as)
 
     async def arun(
@@ -145,7 +145,7 @@ class LoadFixture:
         try:
             result = await arun_plan(plan)
         except TargetError as exc:
-            raise GateFailed(f"load run failed: {exc}") from None
+            raise CouldNotRun(f"load run failed: {exc}") from None
         return self._record(result, thresholds, record_as)
 
     def _record(self, result: LoadResult, thresholds: Sequence[str | Threshold], record_as: str | None) -> LoadResult:
@@ -169,7 +169,7 @@ class LoadFixture:
         }
         self.gate.attach(f"load.{record_as}" if record_as else "load", details)
         if result.failure:
-            raise GateFailed(f"load run failed: {result.failure}")
+            raise CouldNotRun(f"load run failed: {result.failure}")
         if thresholds:
             self.gate.check(*thresholds, figures=result.figures)
         return result
@@ -215,7 +215,7 @@ class ServerMemory:
         try:
             configured = pid if pid is not None else pid_from_settings(self.settings, WHERE)
         except TargetError as exc:
-            raise GateFailed(f"server memory: {exc}") from None
+            raise CouldNotRun(f"server memory: {exc}") from None
         if configured is not None:
             return configured, self.base_url
         if self.demo is not None:
@@ -274,7 +274,7 @@ class ServerMemory:
                 headers=headers,
             )
         except TargetError as exc:
-            raise GateFailed(f"server memory: {exc}") from None
+            raise CouldNotRun(f"server memory: {exc}") from None
         self.result = result
         self.gate.record_many(result.figures())
         self.gate.attach("memory", result.to_dict())

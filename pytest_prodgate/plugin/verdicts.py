@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 
-from pytest_prodgate.errors import ConfigError, GateFailed
+from pytest_prodgate.errors import ConfigError, CouldNotRun, GateFailed
 from pytest_prodgate.plugin.stash import DECLARED, ENTRIES, SPEC_ERROR, gate_entries, gate_for, settings, spec_for
 from pytest_prodgate.plugin.target import target_description
 
@@ -124,7 +124,7 @@ def pytest_runtest_makereport(
         where = _location(item, call.excinfo) if call.excinfo else None
         message = str(exc.located(f"{Path(where[0]).name}:{where[1]}") if where and where[1] and not exc.where else exc)
         report.longrepr = message
-    elif isinstance(exc, GateFailed):
+    elif isinstance(exc, (GateFailed, CouldNotRun)):
         message = str(exc)
     declared = item.stash.get(DECLARED, None)
     if declared is None:
@@ -148,7 +148,7 @@ def pytest_runtest_makereport(
         entry = replaced
     if entry.verdict == "warning":
         report.outcome = "passed"
-    elif report.failed and call.excinfo is not None and isinstance(exc, GateFailed):
+    elif report.failed and call.excinfo is not None and isinstance(exc, (GateFailed, CouldNotRun)):
         path, lineno = _location(item, call.excinfo)
         text = f"{message}\n\n{Path(path).name}:{lineno}" if lineno else message
         report.longrepr = _gate_repr(

@@ -116,7 +116,7 @@ def test_a_wrong_setting_is_a_usage_error_when_configured(pytester: pytest.Pytes
     result.stderr.fnmatch_lines(["*performance*users*must be an integer*"])
 
 
-def test_a_dead_target_fails_the_gate_with_the_reason_when_nothing_listens(pytester: pytest.Pytester) -> None:
+def test_a_dead_target_errors_the_gate_with_the_reason_when_nothing_listens(pytester: pytest.Pytester) -> None:
     from tests.servers import free_port
 
     pytester.makepyfile(
@@ -129,5 +129,5 @@ def test_a_dead_target_fails_the_gate_with_the_reason_when_nothing_listens(pytes
         """
     )
     result = pytester.runpytest("--base-url", f"http://127.0.0.1:{free_port()}")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*load run failed: target http://127.0.0.1:* is unreachable: connection refused*"])

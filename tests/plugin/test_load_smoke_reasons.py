@@ -24,7 +24,7 @@ def assert_no_traceback(result: pytest.RunResult) -> None:
         result.stdout.no_fnmatch_line(pattern)
 
 
-def test_a_500ing_endpoint_fails_the_gate_with_one_paragraph_when_smoke_tested(
+def test_a_500ing_endpoint_errors_the_gate_with_one_paragraph_when_smoke_tested(
     pytester: pytest.Pytester, server: MisbehavingServer
 ) -> None:
     # Before: a 67-line traceback through engine.py, uvloop and smoke.py ending in SmokeFailed.
@@ -38,7 +38,7 @@ def test_a_500ing_endpoint_fails_the_gate_with_one_paragraph_when_smoke_tested(
         """
     )
     result = pytester.runpytest("--base-url", server.url + "/status/500", "-p", "no:randomly")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "load run failed: the smoke request of scenario 'default' to http://127.0.0.1:*/status/500: "
@@ -51,11 +51,11 @@ def test_a_500ing_endpoint_fails_the_gate_with_one_paragraph_when_smoke_tested(
             "test_gates.py:5",
         ]
     )
-    result.stdout.fnmatch_lines(["FAILED test_gates.py::test_default_target - load run failed: the smoke request*"])
+    result.stdout.fnmatch_lines(["ERROR test_gates.py::test_default_target - load run failed: the smoke request*"])
     assert_no_traceback(result)
 
 
-def test_a_closed_port_fails_the_gate_with_the_likely_fix_when_smoke_tested(pytester: pytest.Pytester) -> None:
+def test_a_closed_port_errors_the_gate_with_the_likely_fix_when_smoke_tested(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_gates="""
         import pytest
@@ -66,7 +66,7 @@ def test_a_closed_port_fails_the_gate_with_the_likely_fix_when_smoke_tested(pyte
         """
     )
     result = pytester.runpytest("--base-url", f"http://127.0.0.1:{free_port()}")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "load run failed: target http://127.0.0.1:* is unreachable: connection refused (127.0.0.1:*). "
@@ -96,7 +96,7 @@ def test_a_flow_error_names_the_line_of_the_flow_when_smoke_tested(
         """
     )
     result = pytester.runpytest("--base-url", server.url, "-p", "no:randomly")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "load run failed: the smoke run of flow 'checkout' raised KeyError: 'price' at test_gates.py:6 in "
@@ -121,7 +121,7 @@ def test_a_hanging_endpoint_names_the_timeout_when_smoke_tested(
         """
     )
     result = pytester.runpytest("--base-url", server.url, "-p", "no:randomly")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["load run failed: the smoke request of scenario 'hang' to *: GET /hang got no answer (timeout: *), *timeout=*"]
     )
