@@ -20,7 +20,7 @@ from pytest_prodgate.gate import Gate, format_results
 from pytest_prodgate.plugin.markers import GateSpec
 from pytest_prodgate.plugin.stash import DECLARED, ENTRIES, SPEC_ERROR, gate_entries, gate_for, settings, spec_for
 from pytest_prodgate.plugin.target import target_description
-from pytest_prodgate.thresholds import ThresholdResult
+from pytest_prodgate.thresholds import ThresholdResult, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.verdict import Outcome
@@ -59,7 +59,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     spec = spec_for(item)
     if spec is not None:
         results = _judge_declared(item, spec)
-        if any(not r.passed for r in results):
+        if any(r.verdict in (Verdict.FAIL, Verdict.ERROR) for r in results):
             raise GateFailed(format_results(results), results)
     return outcome
 
