@@ -98,7 +98,7 @@ _KIND_SOURCES: list[tuple[str, Kind]] = [
     (r"^(p\d+(\.\d+)?|min|max|avg|mean|median|stddev|iqr|latency|duration)$", Kind.DURATION),
     (r"(_time|_latency|_duration|_age|_lag)$", Kind.DURATION),
     (r"^(rps|ops|requests|iterations|errors|violations|rows|dropped|days_left|vus)$", Kind.NUMBER),
-    (r"(_rate|_ratio|_share)$|^(cpu|memory|disk|coverage|fds_used)$", Kind.FRACTION),
+    (r"(_rate|_ratio|_share|_cpu)$|^(cpu|memory|disk|coverage|fds_used)$", Kind.FRACTION),
     (r"^(rss|vms)$|^growth_per_\d+$|_bytes$|^(memory_growth|disk_free)$", Kind.BYTES),
     (r"^(count|total|open_fds|fds|status)$|_count$", Kind.NUMBER),
 ]
