@@ -49,6 +49,7 @@ class Gate:
     details: dict[str, Any] = field(default_factory=dict)
     checked: list[ThresholdResult] = field(default_factory=list)
     baseline: BaselineScope | None = None  # the baseline run's figures of this gate, for relative thresholds
+    notes: list[str] = field(default_factory=list)  # lines that explain the figures, shown when the gate fails
 
     def record(self, name: str, value: float) -> None:
         """Record one figure in base units (seconds, bytes, fractions, per second)."""
@@ -80,7 +81,7 @@ class Gate:
         self.checked.extend(results)
         failed = [r for r in results if r.verdict in (Verdict.FAIL, Verdict.ERROR)]
         if failed:
-            raise GateFailed(format_results(results), results)
+            raise GateFailed(format_results(results, self.notes), results)
         return results
 
     def judge(self) -> list[ThresholdResult]:
@@ -107,8 +108,8 @@ def overall_verdict(results: Iterable[ThresholdResult]) -> Verdict:
     return Verdict.PASS
 
 
-def format_results(results: Sequence[ThresholdResult]) -> str:
-    """A failure message: one line per missed threshold, then the table of every threshold judged."""
+def format_results(results: Sequence[ThresholdResult], notes: Sequence[str] = ()) -> str:
+    """A failure message: one line per missed threshold, the table of every threshold judged, then ``notes``."""
     missed = [r for r in results if not r.passed]
     lines = ["; ".join(r.message for r in missed) or "all thresholds met"]
     rows = [("figure", "measured", "wanted", "verdict")]
@@ -119,4 +120,6 @@ def format_results(results: Sequence[ThresholdResult]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines.append("")
     lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines)

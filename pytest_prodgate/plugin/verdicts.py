@@ -60,7 +60,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if spec is not None:
         results = _judge_declared(item, spec)
         if any(r.verdict in (Verdict.FAIL, Verdict.ERROR) for r in results):
-            raise GateFailed(format_results(results), results)
+            raise GateFailed(format_results(results, gate_for(item).notes), results)
     return outcome
 
 
