@@ -62,7 +62,7 @@ class Baseline:
         try:
             report = read_report(path)
         except ProdgateError as exc:
-            raise ConfigError(f"--prodgate-baseline: {exc}") from None
+            raise ConfigError(f"baseline {exc}") from None
         gates = {str(g.get("nodeid", "")): g for g in report.get("gates", []) if isinstance(g, Mapping)}
         commit = (report.get("run") or {}).get("git_commit")
         return cls(str(path), gates, dict(renamed or {}), missing, commit)

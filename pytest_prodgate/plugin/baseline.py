@@ -70,7 +70,7 @@ def baseline_of(config: pytest.Config) -> Baseline | None:
                     missing=str(section.get("baseline_missing") or "warning"),
                 )
             except ConfigError as exc:
-                raise pytest.UsageError(str(exc)) from None
+                raise pytest.UsageError(f"--prodgate-baseline: {exc}") from None
         config.stash[BASELINE] = loaded
     return config.stash[BASELINE]
 

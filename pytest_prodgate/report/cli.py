@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from pytest_prodgate.errors import ConfigError, ProdgateError
 from pytest_prodgate.exitcodes import ExitCode
 
 __all__ = ["register"]
@@ -28,9 +29,15 @@ def register(subparsers: Any) -> None:
         help="Print the Markdown pull-request comment for a gate report",
         description="Print the Markdown comment body (gate table, changes against the baseline, failures).",
     )
-    comment.add_argument("report", metavar="REPORT", help="The JSON gate report of this run")
     comment.add_argument(
-        "--baseline", metavar="PATH", default=None, help="The JSON gate report to compare with (e.g. main's)"
+        "reports", metavar="REPORT", nargs="+", help="The JSON gate reports of this run (several make one comment)"
+    )
+    comment.add_argument(
+        "--baseline",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="A JSON gate report to compare with, e.g. main's (repeat for several)",
     )
     comment.add_argument("--output", "-o", metavar="PATH", default=None, help="Write the body to PATH, not stdout")
     comment.add_argument("--max-rows", type=int, default=50, help="Rows of each table before it is cut")
@@ -45,11 +52,14 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 def comment_command(args: argparse.Namespace) -> int:
     """Print (or write) the comment body; exit 0 once written, whatever the gates decided."""
-    from pytest_prodgate.report.deltas import attach_baseline
+    from pytest_prodgate.report.deltas import attach_baseline, combine_reports
     from pytest_prodgate.report.jsonreport import read_report, write_atomically
     from pytest_prodgate.report.markdown import render_markdown
 
-    report = read_report(args.report)
+    try:
+        report = combine_reports([read_report(path) for path in args.reports])
+    except ProdgateError as exc:  # a missing or foreign file is a mistake on the command line
+        raise ConfigError(str(exc)) from None
     if args.baseline:
         report = attach_baseline(report, args.baseline)
     text = render_markdown(report, max_rows=args.max_rows)

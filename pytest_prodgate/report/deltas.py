@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_prodgate.thresholds import figure_kind, format_change, format_value
 
-__all__ = ["NOTABLE", "FigureChange", "attach_baseline", "figure_changes"]
+__all__ = ["NOTABLE", "FigureChange", "attach_baseline", "combine_reports", "figure_changes"]
 
 NOTABLE = 0.05  # a change under 5 % is within the noise of a load test on a shared machine
 SHOWN = 0.20  # a headline figure no threshold reads is listed only when it moved this much
@@ -106,11 +106,24 @@ def figure_changes(gates: Sequence[Mapping[str, Any]], *, every_figure: bool = F
     return sorted(changes, key=lambda c: (not c.regression, -abs(c.change or 0.0), c.nodeid, c.figure))
 
 
-def attach_baseline(report: Mapping[str, Any], baseline_path: str) -> dict[str, Any]:
-    """A copy of ``report`` whose gates carry their baseline figures from the report at ``baseline_path``."""
+def combine_reports(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One report of several runs (readiness and performance jobs): their gates, one summary; the first's run."""
+    from pytest_prodgate.verdict import GateEntry, summarize
+
+    if len(reports) == 1:
+        return dict(reports[0])
+    gates = [gate for report in reports for gate in report.get("gates", [])]
+    summary = summarize(GateEntry.from_dict(gate) for gate in gates)
+    return {**reports[0], "summary": summary, "gates": gates}
+
+
+def attach_baseline(report: Mapping[str, Any], baseline_paths: Sequence[str]) -> dict[str, Any]:
+    """A copy of ``report`` whose gates carry their baseline figures from the reports at ``baseline_paths``."""
     from pytest_prodgate.baseline import Baseline
 
-    baseline = Baseline.load(baseline_path)
+    parts = [Baseline.load(path) for path in baseline_paths]
+    merged = {nodeid: gate for part in parts for nodeid, gate in part.gates.items()}
+    baseline = Baseline(", ".join(baseline_paths), merged, commit=parts[0].commit if parts else None)
     gates = []
     for gate in report.get("gates", []):
         scope = baseline.scope_for(str(gate.get("nodeid", "")))
