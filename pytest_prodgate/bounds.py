@@ -142,9 +142,7 @@ class _Parser:
             self.index += 1
             right = self.factor()
             if not right.scalar:
-                raise self.fail(
-                    token[1], f"a factor after {token[1]!r} has no unit (e.g. 'baseline * 1.1')", token[3]
-                )
+                raise self.fail(token[1], f"a factor after {token[1]!r} has no unit (e.g. 'baseline * 1.1')", token[3])
             node = _Node("op", name=token[1], args=(node, right), scalar=node.scalar)
         return node
 
@@ -186,7 +184,9 @@ class _Parser:
             inner = self.factor()
             return _Node("op", name="-", args=(_Node("number", 0.0, scalar=inner.scalar), inner), scalar=inner.scalar)
         raise self.fail(
-            value, f"{value!r} is not a number, 'baseline', max(...) or min(...). Expected e.g. 'baseline * 1.1'", column
+            value,
+            f"{value!r} is not a number, 'baseline', max(...) or min(...). Expected e.g. 'baseline * 1.1'",
+            column,
         )
 
 

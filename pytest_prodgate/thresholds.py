@@ -371,9 +371,7 @@ def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
             figure_kind=figure_is.value,
             fail=lambda token, reason, at: fail(token, reason, at if at >= 0 else None),
         )
-        return Threshold(
-            expression=text, figure=name, op=op, value=math.nan, unit=bound.unit, scope=scope, bound=bound
-        )
+        return Threshold(expression=text, figure=name, op=op, value=math.nan, unit=bound.unit, scope=scope, bound=bound)
     unit = ""
     rest = tokens[3:]
     if kind == "word" and re.match(r"^[-+]?\d", raw) is None:

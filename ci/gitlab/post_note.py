@@ -45,7 +45,9 @@ def main(argv: list[str]) -> int:
         print("usage: post_note.py COMMENT.md", file=sys.stderr)
         return 4
     env = os.environ
-    missing = [k for k in ("CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID", "PRODGATE_GITLAB_TOKEN") if not env.get(k)]
+    missing = [
+        k for k in ("CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID", "PRODGATE_GITLAB_TOKEN") if not env.get(k)
+    ]
     if missing:
         print(f"post_note.py: {', '.join(missing)} not set; not posting", file=sys.stderr)
         return 4

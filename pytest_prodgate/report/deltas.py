@@ -80,7 +80,9 @@ def figure_changes(gates: Sequence[Mapping[str, Any]], *, every_figure: bool = F
         baseline = gate.get("baseline") or {}
         thresholds = gate.get("thresholds") or []
         judged = {str(t.get("figure")) for t in thresholds}
-        failed = {str(t.get("figure")) for t in thresholds if t.get("baseline") is not None and t.get("verdict") == "fail"}
+        failed = {
+            str(t.get("figure")) for t in thresholds if t.get("baseline") is not None and t.get("verdict") == "fail"
+        }
         measured_figures = gate.get("figures") or {}
         for figure, delta in (baseline.get("figures") or {}).items():
             base, measured = delta.get("baseline"), measured_figures.get(figure)

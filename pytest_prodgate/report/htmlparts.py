@@ -220,7 +220,9 @@ def gate_charts(gate: Mapping[str, Any]) -> list[str]:
 
 def charts_section_html(report: Mapping[str, Any]) -> str:
     """The charts section under the summary: every gate with load results, failing gates first, never collapsed."""
-    gates = sorted(report.get("gates", []), key=lambda g: (VERDICTS.index(g.get("verdict", "pass")), g.get("nodeid", "")))
+    gates = sorted(
+        report.get("gates", []), key=lambda g: (VERDICTS.index(g.get("verdict", "pass")), g.get("nodeid", ""))
+    )
     parts = []
     for gate in gates:
         charts = gate_charts(gate)
@@ -233,4 +235,8 @@ def charts_section_html(report: Mapping[str, Any]) -> str:
         parts.append('<div class="prodgate-charts">' + "".join(charts) + "</div>")
     if not parts:
         return ""
-    return '<div class="prodgate-charts-section" id="prodgate-charts"><h3>Performance charts</h3>' + "".join(parts) + "</div>"
+    return (
+        '<div class="prodgate-charts-section" id="prodgate-charts"><h3>Performance charts</h3>'
+        + "".join(parts)
+        + "</div>"
+    )

@@ -65,7 +65,7 @@ def scale_for(values: Sequence[float], *, zero: bool = True) -> Scale:
     low, high = min(positive), max(positive)
     if high / low > 100:
         bottom, top = 10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high))
-        ticks = []
+        ticks: list[float] = []
         decade = bottom
         while decade <= top * 1.0001:
             ticks += [decade * m for m in ((1, 2, 5) if top / bottom <= 1e3 else (1,)) if decade * m <= top * 1.0001]
@@ -76,8 +76,8 @@ def scale_for(values: Sequence[float], *, zero: bool = True) -> Scale:
     end = math.ceil(high * 1.0001 / step) * step
     if end <= high:
         end += step
-    ticks = tuple(start + i * step for i in range(int(round((end - start) / step)) + 1))
-    return Scale(start, end, False, ticks)
+    linear = tuple(start + i * step for i in range(int(round((end - start) / step)) + 1))
+    return Scale(start, end, False, linear)
 
 
 def _ms(seconds: float) -> str:
@@ -153,8 +153,7 @@ def _line(points: list[tuple[float, float]], start: float, span: float, scale: S
         for t, v in points
     )
     return (
-        f'<polyline class="line line-{name}" points="{coords}" fill="none" stroke="{color}" stroke-width="2.5"/>'
-        + dots
+        f'<polyline class="line line-{name}" points="{coords}" fill="none" stroke="{color}" stroke-width="2.5"/>' + dots
     )
 
 
@@ -258,7 +257,9 @@ def status_chart(scenarios: Any, *, label: str = "") -> str | None:
         color = STATUS_COLORS.get(name[0], "#5a5a5a") if name.isdigit() else "#8a1c1c"
         width = max(1.0, (PLOT_W - 40) * n / widest)
         parts.append(f'<text x="{LEFT - 6}" y="{y + 14}" text-anchor="end">{escape(name)}</text>')
-        parts.append(f'<rect class="bar status-{escape(name)}" x="{LEFT}" y="{y + 3}" width="{width:.1f}" height="16" fill="{color}"/>')
+        parts.append(
+            f'<rect class="bar status-{escape(name)}" x="{LEFT}" y="{y + 3}" width="{width:.1f}" height="16" fill="{color}"/>'
+        )
         parts.append(f'<text x="{LEFT + width + 6:.1f}" y="{y + 15}">{_count(n)} ({100 * n / total:.3g}%)</text>')
     parts.append("</svg>")
     return "".join(parts)

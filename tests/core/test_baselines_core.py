@@ -77,7 +77,10 @@ def test_message_shows_limit_baseline_and_change_when_a_relative_threshold_fails
     [
         (None, "no baseline report was given (--prodgate-baseline PATH)"),
         (BaselineScope(figures=None, absent="the baseline (b.json) has no gate 't.py::test_x'"), "has no gate"),
-        (BaselineScope(figures={"p50": 0.01}, matched="t.py::test_x"), "the baseline gate (t.py::test_x) has no figure 'p95'"),
+        (
+            BaselineScope(figures={"p50": 0.01}, matched="t.py::test_x"),
+            "the baseline gate (t.py::test_x) has no figure 'p95'",
+        ),
         (BaselineScope(figures={"p95": None}), "has no figure 'p95'"),
     ],
 )
@@ -119,7 +122,9 @@ def test_current_baseline_is_used_when_a_family_engine_judges_without_one() -> N
         ("p95 < max baseline", "baseline", "expected '(' after 'max'"),
     ],
 )
-def test_malformed_relative_threshold_is_a_usage_error_naming_the_token(expression: str, token: str, phrase: str) -> None:
+def test_malformed_relative_threshold_is_a_usage_error_naming_the_token(
+    expression: str, token: str, phrase: str
+) -> None:
     with pytest.raises(ThresholdError) as info:
         parse_threshold(expression, where="marker")
     assert phrase in str(info.value) and info.value.token == token
@@ -179,7 +184,11 @@ def baseline_file(tmp_path: Path) -> Path:
     [
         ("gates/test_perf.py::test_catalogue", "gates/test_perf.py::test_catalogue", "node id"),
         ("gates/test_new.py::test_renamed", "gates/test_old.py::test_home", "renamed"),
-        ("gates/moved/test_perf.py::TestShop::test_search[10]", "gates/test_perf.py::TestShop::test_search[10]", "moved"),
+        (
+            "gates/moved/test_perf.py::TestShop::test_search[10]",
+            "gates/test_perf.py::TestShop::test_search[10]",
+            "moved",
+        ),
         ("gates/test_perf.py::test_page[b]", "gates/test_perf.py::test_page[a]", "parameters"),
         ("gates/test_perf.py::test_twice[c]", None, "has no gate"),  # two candidates: never guessed
         ("gates/test_perf.py::test_unknown", None, "has no gate"),
@@ -197,9 +206,15 @@ def test_gate_is_matched_to_the_baseline_by_the_documented_rules(
 
 @pytest.mark.parametrize(
     ("content", "phrase"),
-    [(None, "no gate report there"), ("{", "not a JSON gate report"), ('{"schema": "other"}', "not a pytest-prodgate gate report")],
+    [
+        (None, "no gate report there"),
+        ("{", "not a JSON gate report"),
+        ('{"schema": "other"}', "not a pytest-prodgate gate report"),
+    ],
 )
-def test_unreadable_baseline_is_a_config_error_naming_the_file(tmp_path: Path, content: str | None, phrase: str) -> None:
+def test_unreadable_baseline_is_a_config_error_naming_the_file(
+    tmp_path: Path, content: str | None, phrase: str
+) -> None:
     path = tmp_path / "b.json"
     if content is not None:
         path.write_text(content)
@@ -210,18 +225,50 @@ def test_unreadable_baseline_is_a_config_error_naming_the_file(tmp_path: Path, c
 
 def golden_report() -> dict[str, Any]:
     """Three gates against a baseline: a latency regression, an improvement, and a gate new since the baseline."""
-    catalogue = Gate("test_catalogue", "performance", baseline=BaselineScope({"p95": 0.041, "rps": 120.0, "p50": 0.012}, matched="gates/test_performance.py::test_catalogue", source="base.json", rule="node id"))
+    catalogue = Gate(
+        "test_catalogue",
+        "performance",
+        baseline=BaselineScope(
+            {"p95": 0.041, "rps": 120.0, "p50": 0.012},
+            matched="gates/test_performance.py::test_catalogue",
+            source="base.json",
+            rule="node id",
+        ),
+    )
     catalogue.record_many({"p95": 0.14, "rps": 118.0, "p50": 0.013})
     with pytest.raises(GateFailed) as failed:
         catalogue.check("p95 < 500ms", "p95 < baseline * 1.1")
-    search = Gate("test_search", "performance", baseline=BaselineScope({"p95": 0.09, "rps": 50.0}, matched="gates/test_performance.py::test_search", source="base.json", rule="node id"))
+    search = Gate(
+        "test_search",
+        "performance",
+        baseline=BaselineScope(
+            {"p95": 0.09, "rps": 50.0},
+            matched="gates/test_performance.py::test_search",
+            source="base.json",
+            rule="node id",
+        ),
+    )
     search.record_many({"p95": 0.06, "rps": 62.0})
     search.check("p95 < max(baseline * 1.1, baseline + 5ms)")
-    fresh = Gate("test_checkout", "performance", baseline=BaselineScope(figures=None, absent="the baseline (base.json) has no gate 'gates/test_performance.py::test_checkout'", source="base.json"))
+    fresh = Gate(
+        "test_checkout",
+        "performance",
+        baseline=BaselineScope(
+            figures=None,
+            absent="the baseline (base.json) has no gate 'gates/test_performance.py::test_checkout'",
+            source="base.json",
+        ),
+    )
     fresh.record("p95", 0.2)
     fresh.check("p95 < baseline * 1.1")
     entries = [
-        judge(catalogue, Outcome.FAILED, nodeid="gates/test_performance.py::test_catalogue", error=failed.value, message=str(failed.value)),
+        judge(
+            catalogue,
+            Outcome.FAILED,
+            nodeid="gates/test_performance.py::test_catalogue",
+            error=failed.value,
+            message=str(failed.value),
+        ),
         judge(search, Outcome.PASSED, nodeid="gates/test_performance.py::test_search", declared=search.checked),
         judge(fresh, Outcome.PASSED, nodeid="gates/test_performance.py::test_checkout", declared=fresh.checked),
     ]
@@ -244,7 +291,10 @@ def test_comment_command_prints_the_golden_body_when_run(tmp_path: Path) -> None
     write_report(tmp_path / "r.json", golden_report())
     done = subprocess.run(
         [sys.executable, "-m", "pytest_prodgate", "report", "comment", str(tmp_path / "r.json")],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == GOLDEN.read_text()
@@ -253,7 +303,10 @@ def test_comment_command_prints_the_golden_body_when_run(tmp_path: Path) -> None
 def test_comment_command_is_a_usage_error_when_the_report_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest_prodgate", "report", "comment", str(tmp_path / "none.json")],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 4 and "none.json: no gate report there" in done.stderr and "Traceback" not in done.stderr
 

@@ -10,11 +10,15 @@ from pytest_prodgate.performance.recorder import new_histogram
 from pytest_prodgate.performance.result import LoadResult, ScenarioResult
 
 
-def scenario(name: str, latencies_ms: list[float], *, errors: dict[str, int] | None = None, status: dict[str, int] | None = None) -> ScenarioResult:
+def scenario(
+    name: str, latencies_ms: list[float], *, errors: dict[str, int] | None = None, status: dict[str, int] | None = None
+) -> ScenarioResult:
     histogram = new_histogram()
     for ms in latencies_ms:
         histogram.record_value(int(ms * 1000))  # microseconds, as the recorder keeps them
-    return ScenarioResult(name, requests=len(latencies_ms), errors=dict(errors or {}), status=dict(status or {}), histogram=histogram)
+    return ScenarioResult(
+        name, requests=len(latencies_ms), errors=dict(errors or {}), status=dict(status or {}), histogram=histogram
+    )
 
 
 def result(*scenarios: ScenarioResult, generator_cpu: float = 0.2, workers: int = 1) -> LoadResult:
@@ -42,13 +46,18 @@ def test_errors_are_broken_down_by_kind_and_status_code_when_a_path_is_missing()
 @pytest.mark.parametrize(
     ("errors", "phrase"),
     [
-        ({"connect": 12}, "connect errors 12: the server did not accept connections; its listen backlog or worker count"),
+        (
+            {"connect": 12},
+            "connect errors 12: the server did not accept connections; its listen backlog or worker count",
+        ),
         ({"timeout": 3}, "timeouts 3: requests outlived the read timeout"),
         ({"reset": 5}, "connection resets 5: the server closed connections under load"),
         ({"5xx": 9}, "5xx responses 9: the server failed while handling requests"),
     ],
 )
-def test_hint_names_the_cause_with_its_count_when_errors_of_that_kind_happened(errors: dict[str, int], phrase: str) -> None:
+def test_hint_names_the_cause_with_its_count_when_errors_of_that_kind_happened(
+    errors: dict[str, int], phrase: str
+) -> None:
     run = result(scenario("home", [5.0] * 100, errors=errors, status={"500": 9} if "5xx" in errors else {}))
     found = hints(run)
     assert [h for h in found if h.startswith(phrase)], found
@@ -57,7 +66,9 @@ def test_hint_names_the_cause_with_its_count_when_errors_of_that_kind_happened(e
 
 def test_hint_says_a_few_requests_stall_when_p99_is_far_above_p50() -> None:
     run = result(scenario("home", [2.0] * 95 + [400.0] * 5))
-    assert [h for h in hints(run) if h.startswith("p99 400 ms is 200x p50 2 ms: most requests are fast and a few stall")]
+    assert [
+        h for h in hints(run) if h.startswith("p99 400 ms is 200x p50 2 ms: most requests are fast and a few stall")
+    ]
 
 
 def test_hint_says_every_request_is_slow_when_p50_is_close_to_p99() -> None:

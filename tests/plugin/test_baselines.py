@@ -85,7 +85,9 @@ def test_relative_threshold_fails_and_absolute_passes_when_the_demo_is_slow(
     assert delta["delta"] == pytest.approx(catalogue["figures"]["p95"] - base_p95)
     assert delta["change"] > 1.0  # 300 ms on a few ms is many times more
     markdown = (pytester.path / "r.md").read_text()
-    assert re.search(r"\| :red_circle: worse \| `test_catalogue` \| p95 \| [\d.]+ ms \| \d+ ms \| \*\*▲ \+\d+%\*\* \|", markdown), markdown
+    assert re.search(
+        r"\| :red_circle: worse \| `test_catalogue` \| p95 \| [\d.]+ ms \| \d+ ms \| \*\*▲ \+\d+%\*\* \|", markdown
+    ), markdown
 
 
 def test_healthy_rerun_passes_against_its_own_baseline_with_the_documented_tolerance(
@@ -99,7 +101,9 @@ def test_healthy_rerun_passes_against_its_own_baseline_with_the_documented_toler
         assert home["thresholds"][1]["baseline"] is not None
 
 
-def test_report_comment_body_shows_the_change_when_given_the_baseline(pytester: pytest.Pytester, baseline: Path) -> None:
+def test_report_comment_body_shows_the_change_when_given_the_baseline(
+    pytester: pytest.Pytester, baseline: Path
+) -> None:
     # A run without --prodgate-baseline, compared afterwards by the command the CI templates use.
     run_gates(pytester, "-k", "catalogue", "--prodgate-json", "pr.json")
     done = pytester.run("prodgate", "report", "comment", "pr.json", "--baseline", "base.json", timeout=120)
@@ -125,7 +129,9 @@ def test_baseline_from_the_environment_table_is_used_when_no_option_is_given(
     result = run_gates(pytester, "--prodgate-env", "ci", "-k", "home", "--prodgate-json", "e.json")
     result.assert_outcomes(passed=1, deselected=1)
     home = gate(json.loads((pytester.path / "e.json").read_text()), "test_home")
-    assert home["baseline"]["source"].endswith("base.json") and home["baseline"]["matched"] == "test_gates.py::test_home"
+    assert (
+        home["baseline"]["source"].endswith("base.json") and home["baseline"]["matched"] == "test_gates.py::test_home"
+    )
 
 
 def test_charts_with_the_baseline_are_on_the_first_screen_when_opened_in_chromium(
@@ -142,7 +148,9 @@ def test_charts_with_the_baseline_are_on_the_first_screen_when_opened_in_chromiu
     assert dom.stdout.count('class="baseline"') >= 2  # the baseline's percentiles drawn over the run's
     assert re.search(r"Base URL</td>\s*<td>http://127\.0\.0\.1:\d+ \(embedded demo service", dom.stdout)
     shot = tmp_path / "report.png"
-    done = run_chromium(binary, f"--screenshot={shot}", "--window-size=1400,1800", (pytester.path / "report.html").as_uri())
+    done = run_chromium(
+        binary, f"--screenshot={shot}", "--window-size=1400,1800", (pytester.path / "report.html").as_uri()
+    )
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     keep = os.environ.get("PRODGATE_SCREENSHOT_DIR")
     if keep:  # CI keeps it as an artifact
