@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["Scale", "latency_over_time_chart", "rate_over_time_chart", "scale_for", "status_chart"]
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 110, 30, 38
+LEFT, RIGHT, TOP, BOTTOM = 64, 136, 30, 38
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 LINES = {"p50": "#2e8540", "p95": "#d9822b", "p99": "#c23030", "rps": "#2f6db5", "errors": "#c23030"}
 BASELINE = "#6a3d9a"
