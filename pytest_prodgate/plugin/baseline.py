@@ -8,6 +8,7 @@ rule) compares with it. The core lives in ``pytest_prodgate/baseline.py`` and ``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,9 @@ def baseline_of(config: pytest.Config) -> Baseline | None:
                 )
             except ConfigError as exc:
                 raise pytest.UsageError(f"--prodgate-baseline: {exc}") from None
+            # Reports name it as the user wrote it, not by this machine's absolute path.
+            shown = config.getoption("prodgate_baseline", None) or config.getini("prodgate_baseline")
+            loaded = dataclasses.replace(loaded, source=str(shown or section.get("baseline")))
         config.stash[BASELINE] = loaded
     return config.stash[BASELINE]
 
