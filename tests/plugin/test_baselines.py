@@ -168,3 +168,41 @@ def test_charts_with_the_baseline_are_on_the_first_screen_when_opened_in_chromiu
     # The first screen holds the latency curves: p50 green, p99 red, and the baseline's dashed purple.
     assert count_color(rows, (0x2E, 0x85, 0x40)) > 300
     assert count_color(rows, (0x6A, 0x3D, 0x9A)) > 100
+
+
+FAMILIES = """
+import os
+import pytest
+
+VIOLATIONS = int(os.environ.get("VIOLATIONS", "2"))
+
+@pytest.mark.data(thresholds=["violations <= baseline"])
+def test_orphans(gate):
+    gate.record("violations", VIOLATIONS)
+
+@pytest.mark.readiness(thresholds=["days_left > baseline - 7"])
+def test_certificate(gate):
+    gate.record("days_left", 30)
+
+@pytest.mark.health
+def test_latency(gate):
+    gate.record("latency", 0.010)
+    gate.check("latency < baseline + 5ms")   # an inline check compares with the baseline too
+"""
+
+
+def test_relative_thresholds_judge_every_family_when_a_baseline_run_exists(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_families=FAMILIES)
+    first = pytester.runpytest_subprocess("--prodgate-json", "base.json")
+    assert first.ret == 0  # no baseline yet: three warnings, none blocking
+    first.stdout.fnmatch_lines(["*3 warned*"])
+    monkeypatch.setenv("VIOLATIONS", "3")
+    second = pytester.runpytest_subprocess("--prodgate-baseline", "base.json", "--prodgate-json", "r.json")
+    second.assert_outcomes(passed=2, failed=1)
+    second.stdout.re_match_lines(
+        [r"data +test_orphans +FAIL +violations 3, wanted <= 2 \(baseline\); baseline 2, ▲ \+50%"]
+    )
+    verdicts = {g["name"]: g["verdict"] for g in json.loads((pytester.path / "r.json").read_text())["gates"]}
+    assert verdicts == {"test_orphans": "fail", "test_certificate": "pass", "test_latency": "pass"}
