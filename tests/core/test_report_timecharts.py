@@ -86,3 +86,12 @@ def test_charts_section_puts_failing_gates_first_and_skips_gates_without_load() 
     assert html.index("test_slow") < html.index("test_ok") and "test_rows" not in html
     assert html.startswith('<div class="prodgate-charts-section" id="prodgate-charts">')
     assert charts_section_html({"gates": [report["gates"][2]]}) == ""
+
+
+def test_distribution_leaves_a_far_outlier_off_the_scale_when_percentiles_are_small() -> None:
+    from pytest_prodgate.report.charts import latency_chart
+
+    svg = latency_chart(percentiles={"min": 0.0009, "p50": 0.0013, "p95": 0.0021, "p99": 0.0026, "max": 0.18})
+    assert svg is not None and "max 180 ms (off scale)" in svg
+    ticks = re.findall(r'text-anchor="middle">([\d.]+ ms)</text>', svg)
+    assert ticks[-1] == "5.00 ms"  # the axis ends near p99 (2.6 ms), not at 200 ms
