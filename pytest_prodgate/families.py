@@ -72,7 +72,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "report",
         schema="pytest_prodgate.report.config:SCHEMA",
-        glue=("pytest_prodgate.plugin.report", "pytest_prodgate.plugin.node_ids"),
+        cli="pytest_prodgate.report.cli",
+        glue=("pytest_prodgate.plugin.report", "pytest_prodgate.plugin.node_ids", "pytest_prodgate.plugin.baseline"),
     ),
 )
 

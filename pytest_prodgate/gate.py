@@ -10,7 +10,7 @@ import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_prodgate.errors import GateFailed, ThresholdError
 from pytest_prodgate.thresholds import (
@@ -19,6 +19,9 @@ from pytest_prodgate.thresholds import (
     Verdict,
     parse_threshold,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.bounds import BaselineScope
 
 __all__ = ["Gate", "Severity", "format_results", "overall_verdict"]
 
@@ -44,6 +47,8 @@ class Gate:
     figures: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     checked: list[ThresholdResult] = field(default_factory=list)
+    baseline: BaselineScope | None = None  # the baseline run's figures of this gate, for relative thresholds
+    notes: list[str] = field(default_factory=list)  # lines that explain the figures, shown when the gate fails
 
     def record(self, name: str, value: float) -> None:
         """Record one figure in base units (seconds, bytes, fractions, per second)."""
@@ -65,21 +70,22 @@ class Gate:
     def check(self, *thresholds: str | Threshold, figures: Mapping[str, float] | None = None) -> list[ThresholdResult]:
         """Judge thresholds now, against ``figures`` or what was recorded; raise ``GateFailed`` on a miss.
 
-        A malformed threshold raises ``ThresholdError`` (an error, not a failure).
+        A malformed threshold raises ``ThresholdError`` (an error, not a failure). A relative threshold
+        that could not be compared (no baseline figure) is a warning: kept, reported, not raised.
         """
         __tracebackhide__ = True
         parsed = [t if isinstance(t, Threshold) else parse_threshold(t) for t in thresholds]
         source = self.figures if figures is None else figures
-        results = [t.judge(source) for t in parsed]
+        results = [t.judge(source, self.baseline) for t in parsed]
         self.checked.extend(results)
-        failed = [r for r in results if not r.passed]
+        failed = [r for r in results if r.verdict in (Verdict.FAIL, Verdict.ERROR)]
         if failed:
-            raise GateFailed(format_results(results), results)
+            raise GateFailed(format_results(results, self.notes), results)
         return results
 
     def judge(self) -> list[ThresholdResult]:
         """Judge the declared thresholds (marker and configuration) against the recorded figures."""
-        return [t.judge(self.figures) for t in self.thresholds]
+        return [t.judge(self.figures, self.baseline) for t in self.thresholds]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,25 +99,26 @@ class Gate:
 
 
 def overall_verdict(results: Iterable[ThresholdResult]) -> Verdict:
-    """ERROR if any threshold could not be judged, else FAIL if any failed, else PASS."""
+    """ERROR if any threshold could not be judged, else FAIL if any failed, else WARNING if any warned, else PASS."""
     verdicts = {r.verdict for r in results}
-    if Verdict.ERROR in verdicts:
-        return Verdict.ERROR
-    if Verdict.FAIL in verdicts:
-        return Verdict.FAIL
+    for verdict in (Verdict.ERROR, Verdict.FAIL, Verdict.WARNING):
+        if verdict in verdicts:
+            return verdict
     return Verdict.PASS
 
 
-def format_results(results: Sequence[ThresholdResult]) -> str:
-    """A failure message: one line per missed threshold, then the table of every threshold judged."""
+def format_results(results: Sequence[ThresholdResult], notes: Sequence[str] = ()) -> str:
+    """A failure message: one line per missed threshold, the table of every threshold judged, then ``notes``."""
     missed = [r for r in results if not r.passed]
     lines = ["; ".join(r.message for r in missed) or "all thresholds met"]
     rows = [("figure", "measured", "wanted", "verdict")]
     for r in results:
         t = r.threshold
         measured = "-" if r.measured is None else t.shown(r.measured)
-        rows.append((t.key, measured, t.wanted(), r.verdict.value.upper()))
+        rows.append((t.key, measured, t.wanted(r.limit), r.verdict.value.upper()))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines.append("")
     lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines)

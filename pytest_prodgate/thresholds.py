@@ -2,7 +2,8 @@
 
 A threshold reads ``[scope:] figure operator number[unit]``, for example ``p95 < 500ms``,
 ``error_rate < 1%``, ``rps >= 10``, ``days_left > 14``, ``search: p95 < 300ms`` or
-``growth_per_100 < 10MB``. Figures are plain numbers in base units (seconds, bytes,
+``growth_per_100 < 10MB``. The wanted side may instead be relative to the baseline run's value of the
+same figure (``p95 < baseline * 1.1``, ``p95 < max(baseline * 1.1, baseline + 5ms)``; see ``bounds.py``). Figures are plain numbers in base units (seconds, bytes,
 fractions, per second); a unit is only how a person writes the wanted value, and the
 measured value is shown back in the same unit: ``p95 = 812 ms, wanted < 500 ms``.
 """
@@ -16,8 +17,12 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pytest_prodgate.errors import ThresholdError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pytest_prodgate.bounds import BaselineScope, Bound
 
 __all__ = [
     "Kind",
@@ -26,6 +31,7 @@ __all__ = [
     "Verdict",
     "evaluate",
     "figure_kind",
+    "format_change",
     "format_value",
     "parse_duration",
     "parse_threshold",
@@ -101,7 +107,7 @@ _KIND_SOURCES: list[tuple[str, Kind]] = [
     (r"(_time|_latency|_duration|_age|_lag)$", Kind.DURATION),
     (r"^(rps|ops)$|_rps$|_per_second$", Kind.RATE),
     (r"^(requests|iterations|errors|violations|rows|dropped|days_left|vus)$", Kind.NUMBER),
-    (r"(_rate|_ratio|_share)$|^(cpu|memory|disk|coverage|fds_used)$", Kind.FRACTION),
+    (r"(_rate|_ratio|_share|_cpu)$|^(cpu|memory|disk|coverage|fds_used)$", Kind.FRACTION),
     (r"^(rss|vms)$|^growth_per_\d+$|_bytes$|^(memory_growth|disk_free)$", Kind.BYTES),
     (r"^(count|total|open_fds|fds|status)$|_count$", Kind.NUMBER),
 ]
@@ -155,6 +161,7 @@ class Threshold:
     value: float
     unit: str = ""
     scope: str | None = None
+    bound: Bound | None = None  # the wanted value relative to the baseline (``value`` is then NaN)
 
     @property
     def key(self) -> str:
@@ -165,12 +172,16 @@ class Threshold:
     def kind(self) -> Kind:
         return figure_kind(self.figure)
 
-    def wanted(self) -> str:
-        """The wanted side as a person wrote it: ``< 500 ms``."""
-        return f"{self.op} {format_value(self.value, self.unit, self.kind)}"
+    def wanted(self, limit: float | None = None) -> str:
+        """The wanted side as a person wrote it: ``< 500 ms``; ``< 63 ms (baseline * 1.5)`` once resolved."""
+        if self.bound is None:
+            return f"{self.op} {format_value(self.value, self.unit, self.kind)}"
+        if limit is None:
+            return f"{self.op} {self.bound.text}"
+        return f"{self.op} {format_value(limit, self.unit, self.kind)} ({self.bound.text})"
 
-    def holds(self, measured: float) -> bool:
-        return _OPERATORS[self.op](measured, self.value)
+    def holds(self, measured: float, limit: float | None = None) -> bool:
+        return _OPERATORS[self.op](measured, self.value if limit is None else limit)
 
     def shown(self, measured: float) -> str:
         """The measured value as messages show it: in the threshold's unit, ``days_left`` in whole days.
@@ -184,8 +195,18 @@ class Threshold:
                 return format_value(whole, self.unit, self.kind)
         return format_value(measured, self.unit, self.kind)
 
-    def judge(self, figures: Mapping[str, float]) -> ThresholdResult:
-        """Judge this threshold against recorded figures; a missing figure is an error."""
+    @property
+    def relative(self) -> bool:
+        """Whether the wanted value comes from the baseline (``p95 < baseline * 1.1``)."""
+        return self.bound is not None
+
+    def judge(self, figures: Mapping[str, float], baseline: BaselineScope | None = None) -> ThresholdResult:
+        """Judge this threshold against recorded figures; a missing figure is an error.
+
+        A threshold relative to the baseline reads the baseline's value of its figure from ``baseline``,
+        or from the one the glue made current (``bounds.active_baseline``); without one it is not judged
+        and its verdict is the scope's ``missing`` verdict (a warning by default), never a pass.
+        """
         label = f"{self.scope}: {self.figure}" if self.scope else self.figure
         if self.key not in figures:
             recorded = sorted(figures)
@@ -208,8 +229,28 @@ class Threshold:
             return ThresholdResult(
                 self, Verdict.ERROR, measured, f"{label} = {shown}, wanted {self.wanted()}: not a number"
             )
+        if self.bound is not None:
+            return self._judge_relative(label, measured, shown, baseline)
         verdict = Verdict.PASS if self.holds(measured) else Verdict.FAIL
         return ThresholdResult(self, verdict, measured, f"{label} = {shown}, wanted {self.wanted()}")
+
+    def _judge_relative(
+        self, label: str, measured: float, shown: str, baseline: BaselineScope | None
+    ) -> ThresholdResult:
+        from pytest_prodgate.bounds import BaselineScope, current_baseline
+
+        assert self.bound is not None
+        scope = baseline or current_baseline() or BaselineScope()
+        base, why = scope.value(self.key)
+        if base is None:
+            verdict = Verdict(scope.missing)
+            message = f"{label} = {shown}, wanted {self.wanted()}: not compared, {why}"
+            return ThresholdResult(self, verdict, measured, message)
+        limit = self.bound.limit(base)
+        verdict = Verdict.PASS if self.holds(measured, limit) else Verdict.FAIL
+        was = format_value(base, self.unit, self.kind)
+        message = f"{label} = {shown}, wanted {self.wanted(limit)}; baseline {was}, {format_change(measured, base)}"
+        return ThresholdResult(self, verdict, measured, message, baseline=base, limit=limit)
 
     def __str__(self) -> str:
         return self.expression
@@ -223,6 +264,8 @@ class ThresholdResult:
     verdict: Verdict
     measured: float | None
     message: str
+    baseline: float | None = None  # the baseline's value of the figure, for a threshold relative to it
+    limit: float | None = None  # the wanted value the baseline gave
 
     @property
     def passed(self) -> bool:
@@ -234,9 +277,21 @@ class ThresholdResult:
             "figure": self.threshold.key,
             "verdict": self.verdict.value,
             "measured": self.measured,
-            "wanted": self.threshold.wanted(),
+            "wanted": self.threshold.wanted(self.limit),
             "message": self.message,
+            "baseline": self.baseline,
         }
+
+
+def format_change(measured: float, baseline: float) -> str:
+    """The change from ``baseline`` to ``measured``: ``▲ +233%``, ``▼ -12%``, ``= 0%`` (``▲`` when it grew)."""
+    if baseline == 0:
+        return "= 0%" if measured == 0 else ("▲ from 0" if measured > 0 else "▼ from 0")
+    change = (measured - baseline) / abs(baseline) * 100
+    if abs(change) < 0.05:
+        return "= 0%"
+    arrow = "▲" if change > 0 else "▼"
+    return f"{arrow} {change:+.1f}%" if abs(change) < 10 else f"{arrow} {change:+.0f}%"
 
 
 def format_value(value: float, unit: str = "", kind: Kind = Kind.ANY) -> str:
@@ -332,6 +387,17 @@ def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
     if len(tokens) < 3:
         raise fail(op, f"missing the wanted value after {op!r}. Expected {example}")
     kind, raw, column = tokens[2]
+    if uses_baseline_text(text[column:]):
+        from pytest_prodgate.bounds import parse_bound
+
+        bound = parse_bound(
+            text[column:],
+            offset=column,
+            lookup=_unit_lookup,
+            figure_kind=figure_is.value,
+            fail=lambda token, reason, at: fail(token, reason, at if at >= 0 else None),
+        )
+        return Threshold(expression=text, figure=name, op=op, value=math.nan, unit=bound.unit, scope=scope, bound=bound)
     unit = ""
     rest = tokens[3:]
     if kind == "word" and re.match(r"^[-+]?\d", raw) is None:
@@ -361,6 +427,17 @@ def parse_threshold(expression: str, *, where: str | None = None) -> Threshold:
     elif figure_is is Kind.DURATION:
         raise fail(raw, f"{raw!r} needs a unit: {name!r} is a duration. Expected {example}", column)
     return Threshold(expression=text, figure=name, op=op, value=value, unit=display, scope=scope)
+
+
+def uses_baseline_text(text: str) -> bool:
+    """Whether a threshold's wanted side names ``baseline`` (checked without importing ``bounds``)."""
+    return "baseline" in text and re.search(r"\bbaseline\b", text) is not None
+
+
+def _unit_lookup(unit: str) -> tuple[str, float, str] | None:
+    """(kind, factor, display) of a unit as written in a relative bound, or None."""
+    spec = _UNITS.get(unit.lower()) if unit != "M" else None
+    return (spec[0].value, spec[1], spec[2]) if spec else None
 
 
 def parse_thresholds(expressions: Iterable[str] | str, *, where: str | None = None) -> tuple[Threshold, ...]:

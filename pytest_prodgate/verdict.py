@@ -27,7 +27,7 @@ from typing import Any
 
 from pytest_prodgate.errors import ConfigError, CouldNotRun, GateFailed
 from pytest_prodgate.gate import Gate, Severity, overall_verdict
-from pytest_prodgate.thresholds import ThresholdResult, Verdict, figure_kind, format_value
+from pytest_prodgate.thresholds import ThresholdResult, Verdict, figure_kind, format_change, format_value
 
 __all__ = [
     "SCHEMA_NAME",
@@ -47,7 +47,7 @@ __all__ = [
 
 # The JSON gate report's schema name and version (``report/gate-report.schema.json``).
 SCHEMA_NAME = "pytest-prodgate/gate-report"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Worst first: the order of counts in summaries and of rows that need attention.
 VERDICT_ORDER = ("fail", "error", "skip", "warning", "pass")
@@ -78,6 +78,9 @@ class GateEntry:
     duration: float = 0.0
     details: Mapping[str, Any] = field(default_factory=dict)
     skip_allowed: str | None = None  # the project's reason why skipping this gate is fine
+    # Against the baseline (``--prodgate-baseline``): what was matched and each figure's baseline value
+    # and delta (``BaselineScope.to_dict``); None when the run had no baseline.
+    baseline: Mapping[str, Any] | None = None
 
     @property
     def blocking(self) -> bool:
@@ -107,6 +110,7 @@ class GateEntry:
             "message": self.message,
             "duration": self.duration,
             "details": dict(self.details),
+            "baseline": _finite_tree(self.baseline),
         }
 
     @classmethod
@@ -124,7 +128,13 @@ class GateEntry:
             duration=float(data.get("duration") or 0.0),
             details=dict(data.get("details") or {}),
             skip_allowed=data.get("skip_allowed"),
+            baseline=data.get("baseline"),
         )
+
+    def deltas(self) -> dict[str, dict[str, float | None]]:
+        """Per figure: ``{"baseline", "delta", "change"}`` (change as a fraction); empty without a baseline."""
+        figures = (self.baseline or {}).get("figures") or {}
+        return {str(k): dict(v) for k, v in figures.items() if isinstance(v, Mapping)}
 
 
 def _finite(value: float | None) -> float | None:
@@ -133,17 +143,29 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
+def _finite_tree(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _finite_tree(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return _finite(value)
+    return value
+
+
 def _short(result: ThresholdResult) -> str:
-    if result.verdict is Verdict.ERROR:  # could not be judged: its message says why, whole
+    if result.verdict in (Verdict.ERROR, Verdict.WARNING):  # could not be judged: its message says why, whole
         return result.message
     t = result.threshold
     label = f"{t.scope}: {t.figure}" if t.scope else t.figure
     if result.measured is None:
         return f"{label} not recorded"
     measured = t.shown(result.measured)
+    change = ""
+    if result.baseline is not None:
+        was = t.shown(result.baseline)
+        change = f"; baseline {was}, {format_change(result.measured, result.baseline)}"
     if result.passed:
-        return f"{label} {measured} {t.wanted()}"
-    return f"{label} {measured}, wanted {t.wanted()}"
+        return f"{label} {measured} {t.wanted(result.limit)}{change}"
+    return f"{label} {measured}, wanted {t.wanted(result.limit)}{change}"
 
 
 def deciding_figure(results: Sequence[ThresholdResult], figures: Mapping[str, float]) -> str:
@@ -217,13 +239,17 @@ def judge(
         if not in_call or isinstance(error, (ConfigError, CouldNotRun)):
             verdict = Verdict.ERROR
         elif isinstance(error, GateFailed):
-            verdict = Verdict.ERROR if overall_verdict(results) is Verdict.ERROR else Verdict.FAIL
+            overall = overall_verdict(results)
+            verdict = overall if overall in (Verdict.ERROR, Verdict.WARNING) else Verdict.FAIL
         else:
             verdict = Verdict.FAIL
         if verdict is Verdict.FAIL and gate.severity is Severity.WARNING:
             verdict = Verdict.WARNING
+    elif outcome is Outcome.PASSED and overall_verdict(results) is Verdict.WARNING:
+        verdict = Verdict.WARNING  # e.g. a threshold relative to a baseline that has no such figure
+        message = message or "\n".join(r.message for r in results if r.verdict is Verdict.WARNING)
     missed = any(r.verdict is not Verdict.PASS for r in results)
-    if verdict is Verdict.PASS or (missed and isinstance(error, GateFailed)):
+    if verdict is Verdict.PASS or (missed and (isinstance(error, GateFailed) or outcome is Outcome.PASSED)):
         decided = deciding_figure(results, gate.figures)
     else:  # skipped, or failed for another reason than a threshold: that reason, whole
         decided = _first_line(message)
@@ -240,6 +266,7 @@ def judge(
         duration=duration,
         details=dict(gate.details),
         skip_allowed=skip_allowed if verdict is Verdict.SKIP else None,
+        baseline=gate.baseline.to_dict(gate.figures) if gate.baseline is not None else None,
     )
 
 

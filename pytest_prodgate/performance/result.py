@@ -231,7 +231,9 @@ class LoadResult:
         results = self.evaluate(*thresholds)
         failed = [r for r in results if not r.passed]
         if failed or self.failure:
-            message = format_results(results) if results else "load run failed"
+            from pytest_prodgate.performance.breakdown import breakdown
+
+            message = format_results(results, breakdown(self)) if results else "load run failed"
             if self.failure:
                 message = f"load run failed: {self.failure}\n{message}"
             elif self.aborted:

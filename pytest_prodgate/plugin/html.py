@@ -15,7 +15,13 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     from pytest_prodgate.redact import Redactor
 
-from pytest_prodgate.report.htmlparts import gate_cells, gate_detail_html, header_cells, summary_html
+from pytest_prodgate.report.htmlparts import (
+    charts_section_html,
+    gate_cells,
+    gate_detail_html,
+    header_cells,
+    summary_html,
+)
 
 
 class HtmlGateReport:
@@ -26,10 +32,22 @@ class HtmlGateReport:
         report_of: Callable[[int], dict[str, Any]],
         redactor_of: Callable[[], Redactor],
         charts: Callable[[], bool],
+        target_of: Callable[[], str | None] = lambda: None,
+        metadata_of: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self.report_of = report_of  # exit status -> the JSON gate report so far, masked
         self.redactor_of = redactor_of
         self.charts = charts
+        self.target_of = target_of  # the target as the terminal shows it (the demo's URL included)
+        self.metadata_of = metadata_of  # pytest-metadata's table, which pytest-html shows as "Environment"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Fill in the environment table's empty "Base URL" (the demo starts after pytest-base-url read it)."""
+        metadata = self.metadata_of()
+        target = self.target_of()
+        if metadata is not None and target and not metadata.get("Base URL"):
+            metadata["Base URL"] = target
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(
@@ -38,6 +56,8 @@ class HtmlGateReport:
         report = self.report_of(int(session.exitstatus))
         if report["gates"]:
             prefix.append(summary_html(report))
+            if self.charts():  # above pytest-html's table, never collapsed: what a reviewer sees first
+                prefix.append(charts_section_html(report))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:

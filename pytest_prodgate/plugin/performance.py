@@ -168,6 +168,10 @@ class LoadFixture:
             "series": result.series_dicts(),
         }
         self.gate.attach(f"load.{record_as}" if record_as else "load", details)
+        from pytest_prodgate.performance.breakdown import breakdown
+
+        prefix = f"{record_as}: " if record_as else ""
+        self.gate.notes.extend(prefix + line for line in breakdown(result))
         if result.failure:
             raise CouldNotRun(f"load run failed: {result.failure}")
         if thresholds:

@@ -18,6 +18,7 @@ import pytest
 from pytest_prodgate.config import ProdgateConfig
 from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.plugin.stash import CONFIG, gate_entries
+from pytest_prodgate.plugin.target import target_description
 from pytest_prodgate.redact import Redactor
 from pytest_prodgate.report.config import DEFAULTS
 from pytest_prodgate.report.masking import mask_in_place, mask_metadata, mask_pairs, secret_setting_values
@@ -120,8 +121,18 @@ def pytest_configure(config: pytest.Config) -> None:
             report_of=lambda status: gate_report(config, status),
             redactor_of=lambda: redactor_for(config),
             charts=lambda: bool(report_setting(config, "charts")),
+            target_of=lambda: target_description(config),
+            metadata_of=lambda: _metadata(config),
         )
         config.pluginmanager.register(html, "prodgate-html")
+
+
+def _metadata(config: pytest.Config) -> dict[str, Any] | None:
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:  # pragma: no cover - pytest-metadata comes with pytest-html
+        return None
+    return config.stash.get(metadata_key, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -58,11 +58,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     outcome = yield
     spec = spec_for(item)
     if spec is not None:
+        from pytest_prodgate.thresholds import Verdict  # loaded with the gate's spec (plugin.markers)
+
         results = _judge_declared(item, spec)
-        if any(not r.passed for r in results):
+        if any(r.verdict in (Verdict.FAIL, Verdict.ERROR) for r in results):
             from pytest_prodgate.gate import format_results  # loaded with the gate (stash.gate_for)
 
-            raise GateFailed(format_results(results), results)
+            raise GateFailed(format_results(results, gate_for(item).notes), results)
     return outcome
 
 

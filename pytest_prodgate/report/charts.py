@@ -185,6 +185,10 @@ def latency_chart(histogram: Any = None, percentiles: Any = None, *, label: str 
         curve = _percentile_points(percentiles) if not bins else []
     if not bins and not marks and len(curve) < 2:
         return None
+    # One slow outlier (max) would squash the curve against the axis: leave it off the scale, named.
+    off_scale = None
+    if len(curve) >= 3 and curve[-1][0] == 100.0 and curve[-1][1] > 4 * max(curve[-2][1], marks.get("p99", 0.0)):
+        off_scale = curve.pop()[1]
     bins.sort()
     x_top = _nice_max(max([latency for latency, _ in bins] + list(marks.values()) + [v for _, v in curve]) * 1.05)
     title = "Latency distribution" if bins or len(curve) < 2 else "Latency distribution (percentiles)"
@@ -226,6 +230,11 @@ def latency_chart(histogram: Any = None, percentiles: Any = None, *, label: str 
         x = MARGIN_LEFT + PLOT_W * fraction
         parts.append(
             f'<text x="{x:.1f}" y="{MARGIN_TOP + PLOT_H + 14}" text-anchor="middle">{_ms(x_top * fraction)}</text>'
+        )
+    if off_scale is not None:
+        parts.append(
+            f'<text x="{MARGIN_LEFT + PLOT_W}" y="{MARGIN_TOP + PLOT_H - 6}" text-anchor="end">'
+            f"max {_ms(off_scale)} (off scale)</text>"
         )
     parts.append(_x_label("latency"))
     parts.append("</svg>")

@@ -12,10 +12,11 @@ from typing import Any
 
 from pytest_prodgate.families import FAMILIES
 from pytest_prodgate.report.charts import load_charts
-from pytest_prodgate.thresholds import Kind, figure_kind, format_value
+from pytest_prodgate.report.timecharts import latency_over_time_chart, rate_over_time_chart, status_chart
+from pytest_prodgate.thresholds import Kind, figure_kind, format_change, format_value
 from pytest_prodgate.verdict import shown_reason
 
-__all__ = ["STYLE", "gate_cells", "gate_detail_html", "header_cells", "summary_html"]
+__all__ = ["STYLE", "charts_section_html", "gate_cells", "gate_detail_html", "header_cells", "summary_html"]
 
 COLORS = {"pass": "#2e8540", "fail": "#c23030", "error": "#8a1c1c", "warning": "#b36b00", "skip": "#5a5a5a"}
 VERDICTS = ("fail", "error", "skip", "warning", "pass")
@@ -29,6 +30,8 @@ STYLE = """<style>
 .prodgate-verdict.pass{color:#2e8540}.prodgate-verdict.fail{color:#c23030}
 .prodgate-verdict.error{color:#8a1c1c}.prodgate-verdict.warning{color:#b36b00}.prodgate-verdict.skip{color:#5a5a5a}
 .prodgate-charts{display:flex;flex-wrap:wrap}
+.prodgate-chart-gate{margin:10px 0 4px;font-size:14px}
+.prodgate-worse{color:#c23030;font-weight:bold}.prodgate-better{color:#2e8540}
 </style>"""
 
 
@@ -124,22 +127,48 @@ def _show(name: str, value: Any) -> str:
 
 
 def _thresholds_table(results: Iterable[Mapping[str, Any]]) -> str:
-    rows = [
-        f"<tr><td><code>{escape(str(r.get('threshold', '')))}</code></td><td>{_show(str(r.get('figure', '')), r.get('measured'))}</td>"
-        f"<td>{escape(str(r.get('wanted', '')))}</td><td>{verdict_span(str(r.get('verdict', '')))}</td></tr>"
-        for r in results
-    ]
+    results = list(results)
+    relative = any(r.get("baseline") is not None for r in results)
+    rows = []
+    for r in results:
+        figure = str(r.get("figure", ""))
+        cells = [
+            f"<td><code>{escape(str(r.get('threshold', '')))}</code></td>",
+            f"<td>{_show(figure, r.get('measured'))}</td>",
+            f"<td>{escape(str(r.get('wanted', '')))}</td>",
+        ]
+        if relative:
+            cells.append(f"<td>{_show(figure, r.get('baseline'))}</td>")
+        cells.append(f"<td>{verdict_span(str(r.get('verdict', '')))}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
     if not rows:
         return ""
-    head = "<tr><th>Threshold</th><th>Measured</th><th>Wanted</th><th>Verdict</th></tr>"
+    head = "<tr><th>Threshold</th><th>Measured</th><th>Wanted</th>" + ("<th>Baseline</th>" if relative else "")
+    head += "<th>Verdict</th></tr>"
     return f'<table class="prodgate-thresholds">{head}{"".join(rows)}</table>'
 
 
-def _figures_table(figures: Mapping[str, Any]) -> str:
+def _change_cell(value: Any, delta: Mapping[str, Any]) -> str:
+    base = delta.get("baseline")
+    if not isinstance(value, (int, float)) or not isinstance(base, (int, float)):
+        return "<td></td>"
+    return f"<td>{escape(format_change(float(value), float(base)))}</td>"
+
+
+def _figures_table(figures: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> str:
     if not figures:
         return ""
-    rows = "".join(f"<tr><td>{escape(name)}</td><td>{_show(name, value)}</td></tr>" for name, value in figures.items())
-    return f'<table class="prodgate-figures"><tr><th>Figure</th><th>Value</th></tr>{rows}</table>'
+    deltas = (baseline or {}).get("figures") or {}
+    if not deltas:
+        rows = "".join(f"<tr><td>{escape(n)}</td><td>{_show(n, v)}</td></tr>" for n, v in figures.items())
+        return f'<table class="prodgate-figures"><tr><th>Figure</th><th>Value</th></tr>{rows}</table>'
+    rows = "".join(
+        f"<tr><td>{escape(n)}</td><td>{_show(n, v)}</td><td>{_show(n, (deltas.get(n) or {}).get('baseline'))}</td>"
+        f"{_change_cell(v, deltas.get(n) or {})}</tr>"
+        for n, v in figures.items()
+    )
+    head = "<tr><th>Figure</th><th>Value</th><th>Baseline</th><th>Change</th></tr>"
+    return f'<table class="prodgate-figures">{head}{rows}</table>'
 
 
 def gate_detail_html(entry: Mapping[str, Any], *, charts: bool = True) -> str:
@@ -150,9 +179,64 @@ def gate_detail_html(entry: Mapping[str, Any], *, charts: bool = True) -> str:
         f"{verdict_span(entry.get('verdict', ''))} {escape(entry.get('decided_by') or '')}</p>"
     )
     parts.append(_thresholds_table(entry.get("thresholds") or []))
-    parts.append(_figures_table(entry.get("figures") or {}))
+    parts.append(_figures_table(entry.get("figures") or {}, entry.get("baseline")))
     svgs = load_charts(entry.get("details")) if charts else []
     if svgs:
         parts.append('<div class="prodgate-charts">' + "".join(svgs) + "</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _baseline_figures(gate: Mapping[str, Any], prefix: str = "") -> dict[str, float | None]:
+    figures = (gate.get("baseline") or {}).get("figures") or {}
+    out = {}
+    for name, delta in figures.items():
+        if isinstance(delta, Mapping) and name.startswith(prefix):
+            out[name[len(prefix) :]] = delta.get("baseline")
+    return out
+
+
+def gate_charts(gate: Mapping[str, Any]) -> list[str]:
+    """A performance gate's charts over time (each load result it ran), the baseline overlaid."""
+    details = gate.get("details")
+    if not isinstance(details, Mapping):
+        return []
+    charts: list[str | None] = []
+    for key in sorted(k for k in details if k == "load" or (isinstance(k, str) and k.startswith("load."))):
+        load = details[key]
+        if not isinstance(load, Mapping):
+            continue
+        label = f"{key[5:]}: " if key != "load" else ""
+        base = _baseline_figures(gate, f"{key[5:]}." if key != "load" else "")
+        rps = base.get("rps")
+        charts += [
+            latency_over_time_chart(load.get("series"), base, label=label),
+            rate_over_time_chart(load.get("series"), "rps", baseline=rps, label=label),
+            rate_over_time_chart(load.get("series"), "errors", label=label),
+            status_chart(load.get("scenarios"), label=label),
+        ]
+    return [chart for chart in charts if chart]
+
+
+def charts_section_html(report: Mapping[str, Any]) -> str:
+    """The charts section under the summary: every gate with load results, failing gates first, never collapsed."""
+    gates = sorted(
+        report.get("gates", []), key=lambda g: (VERDICTS.index(g.get("verdict", "pass")), g.get("nodeid", ""))
+    )
+    parts = []
+    for gate in gates:
+        charts = gate_charts(gate)
+        if not charts:
+            continue
+        parts.append(
+            f'<h4 class="prodgate-chart-gate">{escape(gate.get("name", ""))} {verdict_span(gate.get("verdict", ""))} '
+            f"<small>{escape(shown_reason(gate))}</small></h4>"
+        )
+        parts.append('<div class="prodgate-charts">' + "".join(charts) + "</div>")
+    if not parts:
+        return ""
+    return (
+        '<div class="prodgate-charts-section" id="prodgate-charts"><h3>Performance charts</h3>'
+        + "".join(parts)
+        + "</div>"
+    )

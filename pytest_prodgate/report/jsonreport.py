@@ -2,11 +2,14 @@
 
 Shape (documented in ``docs/json-report.md``, checked by ``gate-report.schema.json`` beside this module)::
 
-    {"schema": "pytest-prodgate/gate-report", "version": 2,
+    {"schema": "pytest-prodgate/gate-report", "version": 3,
      "run": {"environment", "base_url", "git_commit", "started", "duration", "pytest_version",
              "plugin_version", "python_version", "exit_status", "argv"},
      "summary": {"total", "fail", "error", "skip", "warning", "pass", "blocking_failures", "passed", "reason"},
      "gates": [gate entries]}
+
+Version 3 added each gate's ``baseline`` (the baseline gate matched and, per figure, the baseline value,
+delta and change) and each threshold's ``baseline`` value; versions 1 and 2 are still read.
 
 Everything is passed through a ``Redactor`` before it is written, and written atomically
 (a temporary file in the same directory, then ``os.replace``), so a reader never sees half a report.
@@ -45,7 +48,7 @@ __all__ = [
     "write_report",
 ]
 
-READABLE_VERSIONS = (1, SCHEMA_VERSION)
+READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 
 
 def load_schema() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The Markdown summary (``--prodgate-markdown PATH``): a compact table a pull-request comment can hold.
 
 Failures first, then errors, warnings and passes; long runs are cut at ``max_rows`` with a count of
-what was left out. When ``$GITHUB_STEP_SUMMARY`` is set, the same text is appended to that file.
+what was left out. With a baseline, a second table shows each judged figure against it (``▲ +241%``),
+regressions first. When ``$GITHUB_STEP_SUMMARY`` is set, the same text is appended to that file.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_prodgate.report.deltas import figure_changes
 from pytest_prodgate.verdict import shown_reason
 
 __all__ = ["append_step_summary", "render_markdown"]
@@ -70,6 +72,7 @@ def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
             )
         if len(gates) > max_rows:
             lines.append(f"\n…and {len(gates) - max_rows} more gates (see the HTML or JSON report)")
+    lines += _changes(gates, max_rows)
     failing = [g for g in gates if g.get("verdict") in ("fail", "error")]
     if failing:
         lines += ["", "<details><summary>Failure messages</summary>", ""]
@@ -88,6 +91,37 @@ def render_markdown(report: Mapping[str, Any], *, max_rows: int = 50) -> str:
     if len(text) > MAX_CHARS:
         text = text[: MAX_CHARS - 80].rsplit("\n", 1)[0] + "\n\n…cut to fit a pull-request comment\n"
     return text
+
+
+def _changes(gates: list[dict[str, Any]], max_rows: int) -> list[str]:
+    """The table of figures against the baseline; nothing when the run had none."""
+    with_baseline = [g for g in gates if g.get("baseline")]
+    if not with_baseline:
+        return []
+    source = next((g["baseline"].get("source") for g in with_baseline if g["baseline"].get("source")), "")
+    lines = ["", f"#### Against the baseline `{_cell(source, 80)}`", ""]
+    changes = figure_changes(with_baseline)
+    if changes:
+        regressions = sum(1 for c in changes if c.regression)
+        lines += [
+            f"{regressions} of {len(changes)} figures worse (▲/▼: change from the baseline; worse first)",
+            "",
+            "| | Gate | Figure | Baseline | Now | Change |",
+            "|---|---|---|---|---|---|",
+        ]
+        for change in changes[:max_rows]:
+            mark = ":red_circle: worse" if change.regression else ""
+            lines.append(
+                f"| {mark} | `{_cell(change.gate, 80)}` | {_cell(change.figure)} | {change.shown(change.baseline)} | "
+                f"{change.shown(change.measured)} | **{change.arrow}** |"
+            )
+        if len(changes) > max_rows:
+            lines.append(f"\n…and {len(changes) - max_rows} more figures (see the HTML or JSON report)")
+    unmatched = [g for g in with_baseline if g["baseline"].get("absent")]
+    if unmatched:
+        names = ", ".join(f"`{_cell(g.get('name'), 80)}`" for g in unmatched[:max_rows])
+        lines += ["", f"Not in the baseline ({len(unmatched)}): {names}"]
+    return lines
 
 
 def append_step_summary(text: str, env: Mapping[str, str] | None = None) -> Path | None:

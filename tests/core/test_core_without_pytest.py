@@ -8,6 +8,13 @@ import sys
 CORE = [
     "pytest_prodgate",
     "pytest_prodgate.thresholds",
+    "pytest_prodgate.bounds",
+    "pytest_prodgate.baseline",
+    "pytest_prodgate.report.deltas",
+    "pytest_prodgate.report.timecharts",
+    "pytest_prodgate.report.htmlparts",
+    "pytest_prodgate.report.cli",
+    "pytest_prodgate.performance.breakdown",
     "pytest_prodgate.config",
     "pytest_prodgate.gate",
     "pytest_prodgate.redact",

@@ -72,7 +72,7 @@ RUN = run_metadata(
 def test_report_validates_against_its_schema_when_built_from_entries() -> None:
     report = build_report([entry("test_a"), entry("test_b", "fail")], RUN, Redactor(env={}))
     jsonschema.validate(report, load_schema())
-    assert report["schema"] == SCHEMA_NAME and report["version"] == 2
+    assert report["schema"] == SCHEMA_NAME and report["version"] == 3
     assert report["run"]["started"] == "2023-11-14T22:13:20Z"
     assert report["run"]["duration"] == 12.5
     assert report["run"]["base_url"] == f"https://app:{MASK}@staging.example/"

@@ -75,7 +75,7 @@ def test_skipped_and_errored_gates_appear_everywhere_when_they_did_not_run(pytes
     assert result.ret == 1
     out = result.stdout.str()
     report, markdown, page = _read(pytester)
-    assert report["version"] == 2
+    assert report["version"] == 3
     summary = report["summary"]
     assert {k: summary[k] for k in ("total", "pass", "skip", "error", "passed")} == {
         "total": 5,

@@ -178,7 +178,10 @@ def test_report_renders_with_charts_when_opened_in_headless_chromium(pytester: p
         shutil.copy(shot, os.environ["PRODGATE_KEEP_SCREENSHOT"])
     width, height, rows = png_pixels(shot)
     assert (width, height) == (1400, 2000)
-    # The charts' own colours are on screen: latency bars, the requests/s line, the p95 line.
-    assert count_color(rows, (0x7A, 0xA6, 0xD6)) > 500
+    # The charts' own colours are on screen: the charts section under the summary (p95 over time, the
+    # requests/s line), and the latency bars of the expanded details further down.
     assert count_color(rows, (0x2F, 0x6D, 0xB5)) > 100
     assert count_color(rows, (0xD9, 0x82, 0x2B)) > 100
+    assert count_color(rows, (0x7A, 0xA6, 0xD6)) > 100
+    assert dom.stdout.count('class="prodgate-chart prodgate-latency-time"') == 2
+    assert dom.stdout.index('id="prodgate-charts"') < dom.stdout.index('id="results-table"')
