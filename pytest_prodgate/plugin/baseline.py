@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_prodgate.bounds import active_baseline
 from pytest_prodgate.errors import ConfigError
 from pytest_prodgate.plugin.report import without_group_suffix
 from pytest_prodgate.plugin.stash import gate_entries, gate_for, is_gate, settings
@@ -91,6 +90,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     baseline = baseline_of(item.config)
     if baseline is None or not is_gate(item):
         return (yield)
+    from pytest_prodgate.bounds import active_baseline  # runs with a baseline only: not every pytest run
+
     scope = baseline.scope_for(without_group_suffix(item.nodeid))
     gate_for(item).baseline = scope
     with active_baseline(scope):
