@@ -1,7 +1,7 @@
-"""System resources (psutil): CPU, memory and disk use, open file descriptors, as figures.
+"""System resources (psutil): CPU, memory and disk use, open file descriptors, load, as figures.
 
 Figures are fractions (``cpu`` 0.12 == 12%) and counts, judged by thresholds in the shared
-language: ``cpu < 80%``, ``memory < 85%``, ``disk < 90%``, ``fds_used < 80%``.
+language: ``cpu < 80%``, ``memory < 85%``, ``disk < 90%``, ``fds_used < 80%``, ``load_per_core < 2``.
 """
 
 from __future__ import annotations
@@ -29,12 +29,20 @@ def _fd_limit() -> float | None:
 
 
 def measure_system(*, path: str = "/", cpu_interval: float = 0.2, pid: int | None = None) -> dict[str, float]:
-    """Measure now: ``cpu``, ``memory``, ``disk`` (fractions), ``disk_free`` (bytes), ``open_fds``, ``fds_used``."""
+    """Measure now: ``cpu``, ``memory``, ``disk`` (fractions), ``disk_free`` (bytes), ``open_fds``, ``fds_used``,
+    ``load`` (the 1-minute load average) and ``load_per_core`` (that average over the logical cores)."""
     # A short sampling interval: psutil's first cpu_percent(None) call always answers 0.
     cpu = psutil.cpu_percent(interval=max(0.05, min(cpu_interval, 2.0))) / 100.0
     memory = psutil.virtual_memory().percent / 100.0
     usage = psutil.disk_usage(path)
     figures = {"cpu": cpu, "memory": memory, "disk": usage.percent / 100.0, "disk_free": float(usage.free)}
+    try:
+        load = psutil.getloadavg()[0]  # runnable (and, on Linux, uninterruptible) tasks, averaged over a minute
+    except (AttributeError, OSError):  # pragma: no cover - psutil emulates it where the OS has none
+        load = None
+    if load is not None:
+        figures["load"] = float(load)
+        figures["load_per_core"] = float(load) / (psutil.cpu_count() or 1)
     process = psutil.Process(pid or os.getpid())
     try:
         open_fds = float(process.num_fds())

@@ -127,8 +127,9 @@ def test_system_records_cpu_memory_disk_and_fds_when_measured() -> None:
     result = check_system(thresholds=["cpu <= 100%", "memory < 100%", "disk < 100%", "open_fds >= 1"])
 
     assert result.verdict is Verdict.PASS, result.message()
-    for name in ("cpu", "memory", "disk", "disk_free", "open_fds", "fds_used"):
+    for name in ("cpu", "memory", "disk", "disk_free", "open_fds", "fds_used", "load", "load_per_core"):
         assert name in result.figures
+    assert result.figures["load"] >= 0 and result.figures["load_per_core"] >= 0
     assert 0 <= result.figures["cpu"] <= 1 and 0 < result.figures["memory"] < 1
 
 
@@ -139,6 +140,16 @@ def test_system_fails_with_measured_against_wanted_when_threshold_is_missed() ->
     assert [f.id for f in result.findings] == ["threshold.memory", "threshold.disk"]
     assert ", wanted < 0.001 %" in result.findings[0].message
     assert result.findings[0].message.startswith("memory = ")
+
+
+def test_system_load_fails_with_the_measured_average_when_no_load_is_allowed() -> None:
+    # A load average is never negative: this threshold cannot hold, so the message must show the figure.
+    result = check_system(thresholds=["load_per_core < 0"])
+
+    assert result.verdict is Verdict.FAIL
+    assert [f.id for f in result.findings] == ["threshold.load_per_core"]
+    assert result.findings[0].message.startswith("load_per_core = ")
+    assert ", wanted < 0" in result.findings[0].message
 
 
 def test_redis_passes_with_ping_latency_when_server_answers() -> None:
