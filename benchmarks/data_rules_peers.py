@@ -291,7 +291,7 @@ def _main_soda(spec: dict[str, Any]) -> dict[str, Any]:
         def scan(checks: str = checks) -> Scan:
             runner = Scan()
             runner.set_data_source_name("bench")
-            runner.add_configuration_yaml_str("send_anonymous_usage_stats: false\n" + source)
+            runner.add_configuration_yaml_str(source)
             runner.add_sodacl_yaml_str(checks)
             runner.execute()
             return runner
