@@ -197,7 +197,9 @@ def hand_sql(kind: str, backend: str, cutoff: dt.datetime) -> str:
     return HAND_SQL[kind].format(cutoff=literal)
 
 
-def measure(backend: str, rows: int, wanted_peers: list[str], repeat: int, peer_repeat: int) -> list[dict[str, Any]]:
+def measure(
+    backend: str, rows: int, wanted_peers: list[str], repeat: int, peer_repeat: int, kinds: list[str]
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     started = time.perf_counter()
     with seeded(backend, rows) as (url, schema):
@@ -207,6 +209,8 @@ def measure(backend: str, rows: int, wanted_peers: list[str], repeat: int, peer_
         expected = expected_violations(rows)
         with DataChecker(url, sample_size=10, statement_timeout=3600) as checker, engine.connect() as conn:
             for kind, options in RULES:
+                if kind not in kinds:
+                    continue
                 rule = make_rule(kind, dict(options))
                 seconds, result = timed(repeat, lambda rule=rule: checker.run(rule))
                 sql = hand_sql(kind, backend, cutoff)
@@ -271,6 +275,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--peers", nargs="*", default=["dbt", "gx", "soda"], choices=["dbt", "gx", "soda"])
+    parser.add_argument(
+        "--rules", nargs="*", default=[kind for kind, _ in RULES], help="rule types to run (default all)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of prodgate and the hand-written query")
     parser.add_argument("--peer-repeat", type=int, default=1, help="runs of each peer's check")
     parser.add_argument(
@@ -299,7 +306,7 @@ def main() -> None:
         for backend in args.backends:
             if rows > caps.get(backend, rows):
                 continue
-            results += measure(backend, rows, wanted, args.repeat, args.peer_repeat)
+            results += measure(backend, rows, wanted, args.repeat, args.peer_repeat, args.rules)
         flat[rows] = (before, peak_rss_mb())
     print()
     print(f"Machine: {machine()}")
