@@ -6,16 +6,19 @@ Like every rule they only plan statements; the runner executes them inside the d
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog, check_fragment, check_query
-from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, counting, violating_rows
+from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, count_if, counting, violating_rows
 from pytest_prodgate.errors import ConfigError
 
 __all__ = ["AGGREGATES", "Reconcile", "Relationship", "Sql"]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 AGGREGATES: dict[str, Any] = {
@@ -45,8 +48,12 @@ class Reconcile(ColumnsRule):
 
     @property
     def formula(self) -> str:
+        """``SUM(order_items.quantity)`` for a column, ``SUM(quantity * price) of order_items`` for an expression."""
         child_table = self.child.rsplit(".", 1)[0]
-        return f"{self.aggregate.upper()}({child_table}.{self.of or '*'})"
+        of = " ".join(str(self.of).split())
+        if not of or _NAME.fullmatch(of):
+            return f"{self.aggregate.upper()}({child_table}.{of or '*'})"
+        return f"{self.aggregate.upper()}({of}) of {child_table}"
 
     def default_id(self) -> str:
         return f"{self.column_text}=={self.formula}"
@@ -86,18 +93,25 @@ class Reconcile(ColumnsRule):
             value = sa.literal_column(f"({check_fragment(self.of, f'rule {self.id!r}: of')})")
         aggregate = AGGREGATES[self.aggregate]
         recomputed_value = aggregate() if value is None and self.aggregate == "count" else aggregate(value)
-        sums = (
-            sa.select(link.label("parent"), recomputed_value.label("recomputed")).group_by(link).subquery("recomputed")
-        )
-        joined = table.outerjoin(sums, parent_key == sums.c.parent)
-        recomputed = sa.func.coalesce(sums.c.recomputed, 0)
-        differs = stored != recomputed if not self.tolerance else sa.func.abs(stored - recomputed) > self.tolerance
-        predicate = sa.and_(stored.isnot(None), differs)
+        grouped = sa.select(link.label("parent"), recomputed_value.label("recomputed")).group_by(link)
         where = self._filter()
+
+        def compared(sums: Any) -> tuple[Any, Any, Any]:
+            joined = table.outerjoin(sums, parent_key == sums.c.parent)
+            recomputed = sa.func.coalesce(sums.c.recomputed, 0)
+            differs = stored != recomputed if not self.tolerance else sa.func.abs(stored - recomputed) > self.tolerance
+            return joined, sa.and_(stored.isnot(None), differs), recomputed
+
+        joined, predicate, recomputed = compared(grouped.subquery("recomputed"))
+        counted_from, counted_predicate, _ = joined, predicate, recomputed
+        if catalog.dialect == "postgresql":
+            # A parallel plan would rebuild the child aggregate once per worker (a non-parallel Hash under a
+            # parallel join); a materialized CTE keeps the count to one aggregate, as the hand-written query.
+            counted_from, counted_predicate, _ = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
         keys = catalog.key_columns(table, self.key) or [parent_key]
         shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
         return Plan(
-            count=counting(joined, predicate, where),
+            count=counting(catalog.dialect, counted_from, counted_predicate, where),
             violating=violating_rows(joined, predicate, where, keys, shown),
             rate_name="mismatch_rate",
         )
@@ -127,15 +141,30 @@ class Relationship(ColumnsRule):
         parent_name, parent_column = self.to.rsplit(".", 1)
         parent_table = catalog.table(parent_name, "parent table")
         parent = catalog.column(parent_table, parent_column, "parent column")
-        # DISTINCT: parent keys need not be unique, and a join must not multiply the child rows.
-        parents = sa.select(parent.label("key")).distinct().subquery("parents")
-        joined = table.outerjoin(parents, child == parents.c.key)
-        predicate = sa.and_(child.isnot(None), parents.c.key.is_(None))
         where = self._filter()
         keys = catalog.key_columns(table, self.key)
+        # The offending rows: NOT EXISTS, which the planners run as an anti-join (PostgreSQL a hash anti
+        # join, MariaDB and SQLite a key lookup per child row). It never multiplies child rows.
+        lookup = parent_table.alias("parents") if parent_table is table else parent_table
+        orphan = sa.and_(child.isnot(None), ~sa.exists().where(lookup.c[parent.name] == child))
+        # The figures in one pass over the child: a LEFT JOIN to the parent keys counts rows and orphans
+        # together (a subquery of the key alone, so a ``where`` on the child's columns stays unambiguous;
+        # DISTINCT only when the database does not already guarantee the key unique).
+        parents = sa.select(parent.label("key"))
+        if not catalog.is_unique(parent_table, parent):
+            parents = parents.distinct()
+        keys_of_parents = parents.subquery("parents")
+        joined = table.outerjoin(keys_of_parents, child == keys_of_parents.c.key)
+        missing = keys_of_parents.c.key
+        counted = sa.select(
+            sa.func.count().label("rows"),
+            count_if(catalog.dialect, sa.and_(child.isnot(None), missing.is_(None))).label("violations"),
+        ).select_from(joined)
+        if where is not None:
+            counted = counted.where(where)
         return Plan(
-            count=counting(joined, predicate, where),
-            violating=violating_rows(joined, predicate, where, keys, [child]),
+            count=counted,
+            violating=violating_rows(table, orphan, where, keys, [child]),
             rate_name="orphan_rate",
         )
 

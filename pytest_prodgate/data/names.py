@@ -113,3 +113,15 @@ class Catalog:
         if names:
             return [self.column(table, n, "key column") for n in names]
         return list(table.primary_key.columns)
+
+    def is_unique(self, table: sa.Table, column: sa.Column[Any]) -> bool:
+        """Whether the database guarantees ``column`` alone is unique (its primary key or a unique index)."""
+        if list(table.primary_key.columns) == [column]:
+            return True
+        for index in table.indexes:
+            if index.unique and list(index.columns) == [column]:
+                return True
+        return any(
+            isinstance(constraint, sa.UniqueConstraint) and list(constraint.columns) == [column]
+            for constraint in table.constraints
+        )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog
 
-__all__ = ["ColumnsRule", "Figures", "Plan", "Rule", "counting", "violating_rows"]
+__all__ = ["ColumnsRule", "Figures", "Plan", "Rule", "count_if", "counting", "sum_if", "violating_rows"]
 
 Figures = dict[str, float]
 
@@ -72,12 +72,29 @@ class Rule:
         return sa.literal_column(f"({self.where})", sa.Boolean) if self.where else None
 
 
-def counting(from_: Any, predicate: Any, where: Any) -> sa.Select[Any]:
-    """``SELECT COUNT(*) AS rows, SUM(CASE WHEN <violation> THEN 1 ELSE 0 END) AS violations``: one scan."""
-    statement = sa.select(
-        sa.func.count().label("rows"),
-        sa.func.coalesce(sa.func.sum(sa.case((predicate, 1), else_=0)), 0).label("violations"),
-    ).select_from(from_)
+# Databases with the SQL:2003 aggregate FILTER clause; MariaDB/MySQL spell it SUM(CASE ...).
+_HAS_FILTER = ("postgresql", "sqlite")
+
+
+def count_if(dialect: str, predicate: Any) -> Any:
+    """``count(*) FILTER (WHERE <predicate>)`` where the database has FILTER, else ``SUM(CASE ...)`` (0, never NULL)."""
+    if dialect in _HAS_FILTER:
+        return sa.func.count().filter(predicate)
+    return sa.func.coalesce(sa.func.sum(sa.case((predicate, 1), else_=0)), 0)
+
+
+def sum_if(dialect: str, value: Any, predicate: Any) -> Any:
+    """``SUM(<value>) FILTER (WHERE <predicate>)``, 0 when no row matches."""
+    if dialect in _HAS_FILTER:
+        return sa.func.coalesce(sa.func.sum(value).filter(predicate), 0)
+    return sa.func.coalesce(sa.func.sum(sa.case((predicate, value), else_=0)), 0)
+
+
+def counting(dialect: str, from_: Any, predicate: Any, where: Any) -> sa.Select[Any]:
+    """``SELECT count(*) AS rows, count(*) FILTER (WHERE <violation>) AS violations``: one scan for both."""
+    statement = sa.select(sa.func.count().label("rows"), count_if(dialect, predicate).label("violations")).select_from(
+        from_
+    )
     return statement.where(where) if where is not None else statement
 
 
@@ -110,7 +127,7 @@ class ColumnsRule(Rule):
         predicate = violation(cols)
         where = self._filter()
         return Plan(
-            count=counting(table, predicate, where),
+            count=counting(catalog.dialect, table, predicate, where),
             violating=violating_rows(table, predicate, where, keys, cols),
             rate_name=rate_name,
         )

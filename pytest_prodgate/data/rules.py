@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from pytest_prodgate.data.linked_rules import Reconcile, Relationship, Sql
 from pytest_prodgate.data.names import Catalog, check_fragment, check_name, split_table
-from pytest_prodgate.data.rulebase import ColumnsRule, Figures, Plan, Rule, counting, violating_rows
+from pytest_prodgate.data.rulebase import ColumnsRule, Figures, Plan, Rule, count_if, counting, sum_if, violating_rows
 from pytest_prodgate.errors import ConfigError, ThresholdError
 from pytest_prodgate.thresholds import parse_duration
 
@@ -44,17 +44,19 @@ class Unique(ColumnsRule):
         keys = catalog.key_columns(table, self.key)
         where = self._filter()
         filters = [c.isnot(None) for c in cols] + ([where] if where is not None else [])
-        groups = sa.select(*cols, sa.func.count().label("n")).where(*filters).group_by(*cols)
-        groups = groups.having(sa.func.count() > 1)
-        duplicates = groups.subquery("duplicates")
-        total = sa.select(sa.func.count()).select_from(table)
+        # One scan: group every row (NULL keys form groups too, so their sum is ``rows``), then count the
+        # groups of more than one row whose key has no NULL. No second count(*) over the table.
+        grouped = sa.select(*cols, sa.func.count().label("copies")).select_from(table)
         if where is not None:
-            total = total.where(where)
+            grouped = grouped.where(where)
+        groups = grouped.group_by(*cols).subquery("groups")
+        *group_keys, copies = groups.c  # by position: a column may itself be called "copies"
+        duplicated = sa.and_(copies > 1, *(k.isnot(None) for k in group_keys))
         count = sa.select(
-            total.scalar_subquery().label("rows"),
-            sa.func.count().label("violations"),
-            sa.func.coalesce(sa.func.sum(duplicates.c.n - 1), 0).label("duplicate_rows"),
-        ).select_from(duplicates)
+            sa.func.coalesce(sa.func.sum(copies), 0).label("rows"),
+            count_if(catalog.dialect, duplicated).label("violations"),
+            sum_if(catalog.dialect, copies - 1, duplicated).label("duplicate_rows"),
+        ).select_from(groups)
         shown = [*cols, sa.func.count().label("rows")]
         if len(keys) == 1:
             shown += [
@@ -164,7 +166,7 @@ class Expression(Rule):
         where = self._filter()
         shown = [c for c in table.columns][:8]
         return Plan(
-            count=counting(table, predicate, where),
+            count=counting(catalog.dialect, table, predicate, where),
             violating=violating_rows(table, predicate, where, keys, shown),
             rate_name="failure_rate",
         )
@@ -191,12 +193,27 @@ def _timestamp(catalog: Catalog, col: Any) -> Any:
     return sa.func.datetime(col) if catalog.dialect == "sqlite" else col
 
 
-def _moment(catalog: Catalog, col: Any, moment: dt.datetime) -> Any:
+def _sqlite_text(moment: dt.datetime) -> Any:
+    return sa.literal(moment.strftime("%Y-%m-%d %H:%M:%S"), sa.Text())
+
+
+# A text timestamp with a UTC offset reads at most this far from its UTC moment (offsets span -12h..+14h).
+_LARGEST_OFFSET = dt.timedelta(hours=14)
+
+
+def _after(catalog: Catalog, col: Any, moment: dt.datetime) -> Any:
+    """``col > moment`` with the bound computed once, so an index on the column can serve it.
+
+    PostgreSQL and MariaDB compare the column itself with a parameter. SQLite text in any ISO
+    spelling sorts by its date and local time, so ``col >= <moment - 14 h>`` (text, no function on
+    the column) keeps every row that can be later; only those rows go through ``datetime()``.
+    """
     if catalog.dialect == "sqlite":
-        return sa.func.datetime(sa.literal(moment.strftime("%Y-%m-%d %H:%M:%S")))
+        earliest = _sqlite_text(moment - _LARGEST_OFFSET)
+        return sa.and_(col >= earliest, sa.func.datetime(col) > _sqlite_text(moment))
     if getattr(col.type, "timezone", False):
-        return sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
-    return sa.literal(moment, sa.DateTime())
+        return col > sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
+    return col > sa.literal(moment, sa.DateTime())
 
 
 @dataclass(frozen=True)
@@ -245,9 +262,7 @@ class NoFuture(ColumnsRule):
 
     def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
         cutoff = now + dt.timedelta(seconds=parse_duration(self.tolerance, what=f"rule {self.id!r} tolerance"))
-        return self._row_plan(
-            catalog, "future_rate", lambda cols: _timestamp(catalog, cols[0]) > _moment(catalog, cols[0], cutoff)
-        )
+        return self._row_plan(catalog, "future_rate", lambda cols: _after(catalog, cols[0], cutoff))
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def test_data_fixture_records_figures_and_fails_with_the_sample_when_a_rule_miss
     result.stdout.fnmatch_lines(
         [
             "warning (non-blocking) test_shop.py::test_totals:",
-            "*wrong orders.total_cents against SUM(*): violations = 5*",
+            "*wrong orders.total_cents against SUM(*) of order_items: violations = 5*",
         ]
     )
 

@@ -64,7 +64,7 @@ def test_each_data_gate_fails_with_the_exact_count_and_sample_keys_when_bad_data
         "duplicate_skus": "duplicates in products.sku: violations = {}, wanted == 0",
         "null_prices": "NULLs in products.price_cents: violations = {}, wanted == 0",
         "null_emails": "NULLs in customers.email: violations = {}, wanted == 0",
-        "wrong_order_totals": "wrong orders.total_cents against SUM(order_items.quantity * unit_price_cents): "
+        "wrong_order_totals": "wrong orders.total_cents against SUM(quantity * unit_price_cents) of order_items: "
         "violations = {}, wanted == 0",
         "future_orders": "future timestamps in orders.created_at (after now + 5m): violations = {}, wanted == 0",
         "negative_quantities": "values below 1 in order_items.quantity: violations = {}, wanted == 0",
