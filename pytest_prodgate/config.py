@@ -31,7 +31,9 @@ __all__ = [
     "OneOf",
     "ProdgateConfig",
     "TableOf",
+    "find_pyproject",
     "load_config",
+    "load_project",
     "validate",
 ]
 
@@ -368,3 +370,22 @@ def load_config(
         path=path,
         environments=tuple(sorted(environments)),
     )
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml from ``start`` upwards."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_project(path: Path | None, environment: str | None = None) -> tuple[ProdgateConfig, Path | None, Path]:
+    """For a ``prodgate`` command: the configuration of ``path`` (which must exist) or of the nearest
+    pyproject.toml above the working directory, that file, and the folder relative paths start from."""
+    if path is not None and not path.is_file():
+        raise ConfigError(f"no such file: {path}")
+    path = path or find_pyproject(Path.cwd())
+    config = load_config(path, environment)
+    return config, path, path.parent if path is not None else Path.cwd()

@@ -13,15 +13,6 @@ from pytest_prodgate.deploy.exitcodes import DeployExit
 __all__ = ["register"]
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml from ``start`` upwards."""
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def register(subparsers: Any) -> None:
     deploy = subparsers.add_parser(
         "deploy",
@@ -79,16 +70,10 @@ def register(subparsers: Any) -> None:
 
 
 def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Any:
-    from pytest_prodgate.config import load_config
+    from pytest_prodgate.config import load_project
     from pytest_prodgate.deploy.config import DeploySettings
 
-    path = args.config or find_pyproject(Path.cwd())
-    if path is not None and not path.is_file():
-        from pytest_prodgate.errors import ConfigError
-
-        raise ConfigError(f"no such file: {path}")
-    config = load_config(path, args.env)
-    root = path.parent if path is not None else Path.cwd()
+    config, path, root = load_project(args.config, args.env)
     return DeploySettings.from_section(
         config.section("deploy"),
         root=root,

@@ -17,7 +17,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -46,6 +45,7 @@ from pytest_prodgate.deploy.record import (
 )
 from pytest_prodgate.errors import ProdgateError
 from pytest_prodgate.redact import Redactor, mask_url
+from pytest_prodgate.signals import install_stop_handlers, restore_handlers
 from pytest_prodgate.vcs import COMMIT_VARIABLE
 
 __all__ = ["Deployment", "run_deployment"]
@@ -563,13 +563,10 @@ class Deployment:
         return stop.code
 
     def _install_handlers(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return install_stop_handlers(self._on_signal)
 
     def _restore_handlers(self, previous: dict[int, Any]) -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_handlers(previous)
 
 
 def run_deployment(settings: DeploySettings, *, out: IO[str] | None = None) -> DeployExit:

@@ -71,24 +71,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def find_pyproject(start: Path) -> Path | None:
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def load_settings(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Any:
-    from pytest_prodgate.config import load_config
-    from pytest_prodgate.errors import ConfigError
+    from pytest_prodgate.config import load_project
     from pytest_prodgate.watch.config import WatchSettings
 
-    path = args.config or find_pyproject(Path.cwd())
-    if path is not None and not path.is_file():
-        raise ConfigError(f"no such file: {path}")
-    config = load_config(path, args.env)
-    root = path.parent if path is not None else Path.cwd()
+    config, path, root = load_project(args.config, args.env)
     return WatchSettings.from_sections(
         config.section("watch"),
         config.section("alerts"),

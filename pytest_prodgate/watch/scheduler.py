@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from pytest_prodgate.errors import ConfigError
+from pytest_prodgate.signals import install_stop_handlers, restore_handlers
 from pytest_prodgate.watch.alerts import decide_alerts, messages_by_channel
 from pytest_prodgate.watch.channels import Dispatcher, Message
 from pytest_prodgate.watch.config import Channel, WatchSettings
@@ -225,10 +226,7 @@ class Watcher:
         self.stop.set()
 
     def _install_handlers(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return install_stop_handlers(self._on_signal)
 
     def _restore_handlers(self, previous: dict[int, Any]) -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_handlers(previous)
