@@ -98,7 +98,10 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = CommandParser(prog="prodgate", description="Production gates: demo service, load tests, deploys")
+    parser = CommandParser(
+        prog="prodgate",
+        description="Production gates from the command line: readiness, data, load and health checks, gated deploys, watching production",
+    )
     parser.add_argument("--version", action="version", version=f"prodgate {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
