@@ -32,9 +32,10 @@ def lazy_exports(
         submodule = where.get(name)
         if submodule is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(submodule, package), name)
-        setattr(sys.modules[package], name, value)  # later lookups skip this hook
-        return value
+        # Not cached on the package: the name always follows the submodule now in ``sys.modules``. A
+        # cached copy would outlive a submodule that is dropped and imported again (pytester's inline
+        # runs restore ``sys.modules``), and ``isinstance`` against the old class would then fail.
+        return getattr(importlib.import_module(submodule, package), name)
 
     def __dir__() -> list[str]:
         return sorted(set(vars(sys.modules[package])) | set(where))
