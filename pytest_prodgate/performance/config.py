@@ -63,6 +63,7 @@ SCHEMA: dict[str, Any] = {
     "smoke": bool,
     "abort_on_fail": bool,
     "min_samples": int,
+    "cluster": str,  # a Dask scheduler, e.g. "tcp://10.0.0.5:8786" (else PRODGATE_CLUSTER; see docs/distributed.md)
 }
 SCHEMA.update(MEMORY_SCHEMA)  # [tool.prodgate.performance.memory], read by the server_memory fixture
 

@@ -198,6 +198,7 @@ class LoadResult:
     aborted: str | None = None
     failure: str | None = None
     started_at: float = 0.0
+    cluster: dict[str, Any] | None = None  # a cluster run: the scheduler and each worker's share, clock, figures
 
     @property
     def overall(self) -> ScenarioResult:
@@ -287,6 +288,7 @@ class LoadResult:
                 for name, part in self.scenarios.items()
             },
             "series": self.series_dicts(with_series_histograms),
+            **({"cluster": self.cluster} if self.cluster is not None else {}),
         }
 
     @classmethod
@@ -318,6 +320,7 @@ class LoadResult:
             aborted=data.get("aborted"),
             failure=data.get("failure"),
             started_at=float(data.get("started_at", 0.0)),
+            cluster=data.get("cluster"),
         )
 
 
