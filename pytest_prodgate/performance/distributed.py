@@ -38,9 +38,11 @@ from pytest_prodgate.performance.progress import progress_line
 from pytest_prodgate.performance.result import LoadResult, merge
 
 if TYPE_CHECKING:  # pragma: no cover
-    from distributed import Client, Future
-
     from pytest_prodgate.performance.engine import LoadRun
+
+# distributed ships no type hints for Client and Future: they are Any here.
+Client = Any
+Future = Any
 
 __all__ = ["CLUSTER_VARIABLE", "WorkerClock", "cluster_address", "run_on_cluster"]
 
@@ -142,7 +144,7 @@ def _sleep_until(start_at: float) -> float:
 # --- on the coordinator -------------------------------------------------------------------------
 def _connect(address: str, timeout: float) -> Client:
     try:
-        from distributed import Client
+        from distributed import Client as DaskClient
     except ImportError:
         raise ConfigError(
             "a cluster run needs Dask's distributed: pip install 'pytest-prodgate[cluster]'", where="cluster"
@@ -151,7 +153,8 @@ def _connect(address: str, timeout: float) -> Client:
 
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # its own connect errors are told here, in one line
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        client: Client = DaskClient(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
+        return client
     except (OSError, TimeoutError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g}s: {detail}") from None
@@ -170,7 +173,9 @@ def _check_versions(client: Client, workers: list[str]) -> None:
     try:
         versions = client.run(worker_version, workers=workers)
     except Exception as exc:  # noqa: BLE001 - e.g. a worker without pytest-prodgate installed
-        raise ClusterError(f"cannot ask the workers for their pytest-prodgate version: {type(exc).__name__}: {exc}")
+        raise ClusterError(
+            f"cannot ask the workers for their pytest-prodgate version: {type(exc).__name__}: {exc}"
+        ) from None
     wrong = {w: v for w, v in versions.items() if v != ours}
     if wrong:
         listed = ", ".join(f"{w} runs pytest-prodgate {v}" for w, v in sorted(wrong.items()))
@@ -210,7 +215,9 @@ def _payload(plan: LoadPlan) -> bytes:
     try:
         return bytes(cloudpickle.dumps(plan))
     except Exception as exc:  # noqa: BLE001 - anything unpicklable is a usage mistake
-        raise ConfigError(f"the plan cannot be sent to the cluster: {type(exc).__name__}: {exc}", where="cluster")
+        raise ConfigError(
+            f"the plan cannot be sent to the cluster: {type(exc).__name__}: {exc}", where="cluster"
+        ) from None
     finally:
         for module in modules:
             with contextlib.suppress(ValueError):
