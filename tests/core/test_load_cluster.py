@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hdrh.histogram import HdrHistogram
 
 from pytest_prodgate.cli import main
 from pytest_prodgate.errors import ClusterError, ConfigError
 from pytest_prodgate.performance import Template, run_load
 from pytest_prodgate.performance.plan import make_plan
-from pytest_prodgate.performance.result import PERCENTILES, _decode
 from pytest_prodgate.performance.recorder import new_histogram
+from pytest_prodgate.performance.result import PERCENTILES
 from tests.cluster_support import DaskCluster, dask_cluster
 from tests.servers import MisbehavingServer, free_port, uvicorn_server
 from tests.waiting import wait_for
@@ -86,7 +87,7 @@ def test_merged_percentiles_equal_those_of_the_union_when_worker_histograms_are_
     assert result.cluster is not None
     union = new_histogram()
     for worker in result.cluster["workers"]:
-        union.add(_decode(worker["hdr"]))
+        union.add(HdrHistogram.decode(worker["hdr"].encode("ascii")))  # the encoded form, as sent
     merged = result.overall.histogram
     assert union.get_total_count() == merged.get_total_count() == 600
     for percentile in PERCENTILES.values():
