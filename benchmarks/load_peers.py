@@ -89,8 +89,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def nginx() -> Iterator[str]:
-    """nginx with one worker serving a 45-byte page, config and pid in a temporary directory."""
+def nginx(keepalive: bool = True) -> Iterator[str]:
+    """nginx with one worker serving a 45-byte page, config and pid in a temporary directory.
+
+    ``keepalive=False`` closes every connection after its response (a new connection per request)."""
     root = Path(tempfile.mkdtemp(prefix="prodgate-nginx-"))
     (root / "www").mkdir()
     (root / "www" / "index.html").write_bytes(PAGE)
@@ -101,7 +103,7 @@ def nginx() -> Iterator[str]:
     (root / "nginx.conf").write_text(
         f"user root;\nworker_processes 1;\ndaemon off;\npid {root}/nginx.pid;\nerror_log {root}/error.log warn;\n"
         "events { worker_connections 4096; }\n"
-        f"http {{\n    access_log off;\n{temp}    keepalive_requests 1000000;\n"
+        f"http {{\n    access_log off;\n{temp}    {'keepalive_requests 1000000' if keepalive else 'keepalive_timeout 0'};\n"
         f"    server {{\n        listen 127.0.0.1:{port};\n        root {root}/www;\n    }}\n}}\n"
     )
     process = subprocess.Popen([*PIN["server"], "nginx", "-p", str(root), "-c", str(root / "nginx.conf")])

@@ -282,12 +282,16 @@ class _Watch:
 def run_on_cluster(plan: LoadPlan, address: str, *, stream: TextIO | None = None) -> LoadResult:
     """Run ``plan`` on the Dask cluster whose scheduler is at ``address`` and merge the shards' results."""
     stream = stream or sys.stderr
+    entered = time.time()
     client = _connect(address, plan.connect_timeout)
     try:
-        return _run(client, plan, address, stream)
+        result = _run(client, plan, address, stream)
     finally:
         with contextlib.suppress(Exception):
             client.close(timeout=5)
+    if result.cluster is not None:  # connect, versions, clocks, smoke test and submission, until the common start
+        result.cluster["setup"] = result.cluster.pop("start_at") - entered
+    return result
 
 
 def _run(client: Client, plan: LoadPlan, address: str, stream: TextIO) -> LoadResult:
@@ -336,7 +340,10 @@ def _run(client: Client, plan: LoadPlan, address: str, stream: TextIO) -> LoadRe
         watch.finish()
         with contextlib.suppress(Exception):
             client.unsubscribe_topic(topic)
-    return _merged(plan, workers, shards, clocks, parts, lost, address)
+    merged = _merged(plan, workers, shards, clocks, parts, lost, address)
+    if merged.cluster is not None:
+        merged.cluster["start_at"] = start_at
+    return merged
 
 
 def _stop_all(client: Client, workers: list[str], run_id: str, reason: str | None) -> None:
