@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, workers: Any) -> Any:
-    from pytest_prodgate.performance.distributed import cluster_address
+    from pytest_prodgate.performance.config import cluster_address
     from pytest_prodgate.performance.plan import make_plan
 
     return make_plan(

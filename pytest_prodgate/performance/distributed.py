@@ -27,12 +27,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 import pytest_prodgate
 from pytest_prodgate.errors import ClusterError, ConfigError
+from pytest_prodgate.performance.config import CLUSTER_VARIABLE, cluster_address
 from pytest_prodgate.performance.plan import LoadPlan
 from pytest_prodgate.performance.progress import progress_line
 from pytest_prodgate.performance.result import LoadResult, merge
@@ -46,7 +46,6 @@ Future = Any
 
 __all__ = ["CLUSTER_VARIABLE", "WorkerClock", "cluster_address", "run_on_cluster"]
 
-CLUSTER_VARIABLE = "PRODGATE_CLUSTER"
 CLOCK_SAMPLES = 3  # round trips per worker; the shortest one gives the offset
 START_LEAD = 0.25  # seconds between submitting the shards and their common start (plus four round trips)
 POLL = 0.2  # seconds between the coordinator's looks at the cluster
@@ -55,14 +54,6 @@ LOSS_GRACE = 10.0  # after the deadline, how long the coordinator waits for resu
 # Shards running in this (worker) process, by run id: their loop and run, so ``stop_shard`` reaches them.
 _RUNNING: dict[str, tuple[Any, LoadRun]] = {}
 _RUNNING_LOCK = threading.Lock()
-
-
-def cluster_address(configured: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The scheduler to use: the configured address, else ``PRODGATE_CLUSTER``, else none (run here)."""
-    if configured:
-        return configured
-    value = (environ if environ is not None else os.environ).get(CLUSTER_VARIABLE, "").strip()
-    return value or None
 
 
 @dataclass(frozen=True)

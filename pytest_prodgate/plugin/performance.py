@@ -174,8 +174,7 @@ class LoadFixture:
 @pytest.fixture
 def load(request: pytest.FixtureRequest, gate: Gate, prodgate: Prodgate) -> LoadFixture:
     """The load engine bound to the target and this test's gate: ``load.run(shop_scenarios(), users=20)``."""
-    from pytest_prodgate.performance.config import plan_settings
-    from pytest_prodgate.performance.distributed import cluster_address
+    from pytest_prodgate.performance.config import cluster_address, plan_settings
 
     try:
         defaults = plan_settings(prodgate.section("performance"))
