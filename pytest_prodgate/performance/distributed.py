@@ -367,7 +367,7 @@ def _wait(
                 future.cancel()
         remaining = [w for w in futures if w not in parts and w not in lost]
         if (lost or watch.abort) and not stopped and remaining:
-            reason = watch.abort or "a worker was lost"
+            reason = watch.abort  # None for a lost worker: the run fails with that, it was not aborted
             _stop_all(client, remaining, run_id, reason)
             stopped = True
         if time.time() > give_up:
