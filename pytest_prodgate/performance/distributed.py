@@ -173,6 +173,28 @@ def _check_versions(client: Client, workers: list[str]) -> None:
         raise ClusterError(f"refused: {listed}; this coordinator runs {ours}. Install the same version everywhere")
 
 
+def worker_is_daemonic() -> bool:
+    """Whether this worker process may not start children (Dask's default): then no engine processes."""
+    import multiprocessing
+
+    return bool(multiprocessing.current_process().daemon)
+
+
+def _check_processes(client: Client, workers: list[str], processes: int) -> None:
+    try:
+        flags = client.run(worker_is_daemonic, workers=workers)
+    except Exception as exc:  # noqa: BLE001 - told in one line, like the version check
+        raise ClusterError(f"cannot ask the workers how they run: {type(exc).__name__}: {exc}") from None
+    daemonic = sorted(w for w, flag in flags.items() if flag)
+    if daemonic:
+        raise ConfigError(
+            f"workers={processes} runs {processes} engine processes on each Dask worker, but "
+            f"{', '.join(daemonic)} may not start processes (Dask workers are daemonic by default): start them "
+            "with DASK_DISTRIBUTED__WORKER__DAEMON=False, or use one Dask worker per core (--nworkers N) and workers=1",
+            where="workers",
+        )
+
+
 def measure_clocks(client: Client, workers: list[str]) -> dict[str, WorkerClock]:
     """Each worker's clock offset from ours, from the quickest of a few round trips."""
     clocks: dict[str, WorkerClock] = {}
@@ -292,6 +314,8 @@ def _run(client: Client, plan: LoadPlan, address: str, stream: TextIO) -> LoadRe
         workers = workers[: max(1, min(len(workers), plan.users))]  # no worker without a user
     if plan.iterations is not None:
         workers = workers[: max(1, min(len(workers), plan.iterations))]
+    if plan.workers > 1:
+        _check_processes(client, workers, plan.workers)
     clocks = measure_clocks(client, workers)
     if plan.smoke:  # once, here, so a broken target fails before any shard starts
         from pytest_prodgate.performance.engine import LoadRun, new_event_loop

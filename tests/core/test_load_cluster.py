@@ -172,6 +172,17 @@ def test_a_cluster_address_without_a_scheme_is_a_usage_error_when_given() -> Non
     assert main(["load", "http://127.0.0.1:1/", "--cluster", "127.0.0.1:8786", "-q"]) == 4
 
 
+def test_engine_processes_per_worker_are_a_usage_error_when_the_workers_are_daemonic(
+    cluster: DaskCluster, target: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_load(target + "/", users=4, iterations=100, workers=2, cluster=cluster.address)
+    assert caught.value.where == "workers"
+    assert "DASK_DISTRIBUTED__WORKER__DAEMON=False" in str(caught.value)
+    for address in cluster.client.nthreads():
+        assert address in str(caught.value)
+
+
 def test_a_worker_with_another_version_is_refused_when_it_joins(tmp_path: Path, target: str) -> None:
     with dask_cluster(tmp_path, workers=1, worker_args=[["--preload", PRELOAD_OTHER_VERSION]]) as other:
         (address,) = other.client.nthreads()
