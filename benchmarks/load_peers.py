@@ -89,8 +89,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def nginx() -> Iterator[str]:
-    """nginx with one worker serving a 45-byte page, config and pid in a temporary directory."""
+def nginx(keepalive: bool = True) -> Iterator[str]:
+    """nginx with one worker serving a 45-byte page, config and pid in a temporary directory.
+
+    ``keepalive=False`` closes every connection after its response (a new connection per request)."""
     root = Path(tempfile.mkdtemp(prefix="prodgate-nginx-"))
     (root / "www").mkdir()
     (root / "www" / "index.html").write_bytes(PAGE)
@@ -101,7 +103,7 @@ def nginx() -> Iterator[str]:
     (root / "nginx.conf").write_text(
         f"user root;\nworker_processes 1;\ndaemon off;\npid {root}/nginx.pid;\nerror_log {root}/error.log warn;\n"
         "events { worker_connections 4096; }\n"
-        f"http {{\n    access_log off;\n{temp}    keepalive_requests 1000000;\n"
+        f"http {{\n    access_log off;\n{temp}    {'keepalive_requests 1000000' if keepalive else 'keepalive_timeout 0'};\n"
         f"    server {{\n        listen 127.0.0.1:{port};\n        root {root}/www;\n    }}\n}}\n"
     )
     process = subprocess.Popen([*PIN["server"], "nginx", "-p", str(root), "-c", str(root / "nginx.conf")])
@@ -257,13 +259,26 @@ def medians(runs: list[Run], tool: str, target: str) -> dict[str, float]:
 
 def side_by_side(runs: list[Run], tools: list[str], target: str) -> list[str]:
     wrk = medians(runs, "wrk", target) if "wrk" in tools else None
-    lines = [f"| {target}: tool | rps (median) | x wrk | p50 | p99 | generator CPU |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"| {target}: tool | rps (median) | x wrk | p50 | p99 | generator CPU | CPU µs/request |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for tool in tools:
         m = medians(runs, tool, target)
         ratio = f"{m['rps'] / wrk['rps']:.2f}" if wrk else "-"
+        per_request = m["cpu"] / m["rps"] * 1e6 if m["rps"] else float("nan")  # cpu: share of one core
         lines.append(
-            f"| {tool} | {m['rps']:,.0f} | {ratio} | {m['p50'] * 1000:.2f} ms | {m['p99'] * 1000:.2f} ms | {m['cpu']:.0%} |"
+            f"| {tool} | {m['rps']:,.0f} | {ratio} | {m['p50'] * 1000:.2f} ms | {m['p99'] * 1000:.2f} ms"
+            f" | {m['cpu']:.0%} | {per_request:.1f} |"
         )
+    if wrk:  # the ratio per round too: rounds run back to back, so each pair saw the same machine
+        mine = [r for r in runs if r.tool == "prodgate" and r.target == target]
+        theirs = [r for r in runs if r.tool == "wrk" and r.target == target]
+        pairs = [a.rps / b.rps for a, b in zip(mine, theirs, strict=True) if b.rps]
+        if pairs:
+            lines.append(
+                f"prodgate / wrk per round: {', '.join(f'{p:.2f}' for p in pairs)} (median {statistics.median(pairs):.2f})"
+            )
     return lines
 
 

@@ -6,6 +6,7 @@ Hierarchy::
     ├── ConfigError               a configuration mistake a person must fix (key, file, token)
     │   ├── ThresholdError        a malformed threshold expression (points at the bad token)
     │   └── CommandLineError      a mistake in a ``prodgate`` command's arguments (``prog`` names the command)
+    ├── ClusterError              a Dask cluster could not run the load (unreachable, no workers, other version)
     ├── TargetError               the target could not be reached or answered nonsense
     │   ├── RequestFailed         a load request got no response (``kind``: connect, timeout, reset)
     │   │   └── ConnectFailed     ... because the connection could not be opened
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CheckFailed",
+    "ClusterError",
     "CommandLineError",
     "ConfigError",
     "ConnectFailed",
@@ -112,6 +114,10 @@ class ThresholdError(ConfigError):
         clone = super().located(where)
         assert isinstance(clone, ThresholdError)
         return clone
+
+
+class ClusterError(ProdgateError):
+    """A Dask cluster could not run the load: scheduler unreachable, no workers, another prodgate version."""
 
 
 class TargetError(ProdgateError):

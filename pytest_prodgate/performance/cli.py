@@ -44,6 +44,7 @@ OPTIONS = {
     "workers": ("--workers", "workers"),
     "read_timeout": ("--timeout", "timeout"),
     "connect_timeout": ("--connect-timeout", "connect_timeout"),
+    "cluster": ("--cluster", "cluster"),
 }
 
 
@@ -63,6 +64,11 @@ def register(subparsers: Any) -> None:
     model.add_argument("--think-time", type=duration, default="0s", help="Pause between a user's requests")
     model.add_argument("--max-connections", type=int, default=1000, help="Open model: most connections to open")
     model.add_argument("--workers", "-w", default="1", help="Processes to run the load in, a number or auto")
+    model.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Run on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $PRODGATE_CLUSTER)",
+    )
     model.add_argument(
         "--scenario", "-s", action="append", default=[], metavar="PATH", help="Scenario file (.py or .json); repeatable"
     )
@@ -169,6 +175,24 @@ def print_table(result: LoadResult, out: Any) -> None:
         print(f"aborted: {result.aborted}", file=out)
     if result.failure:
         print(f"failed: {result.failure}", file=out)
+    if result.cluster:
+        print_cluster(result.cluster, out)
+
+
+def print_cluster(cluster: dict[str, Any], out: Any) -> None:
+    """One line per cluster worker: its share, requests, generator CPU and clock offset."""
+    print(f"cluster {cluster['scheduler']}", file=out)
+    for w in cluster["workers"]:
+        figures = (
+            f"requests {w['requests']:,}  generator_cpu {w['generator_cpu']:.0%}"
+            if w.get("requests") is not None
+            else "no result"
+        )
+        lost = f"  LOST: {w['lost']}" if w.get("lost") else ""
+        print(
+            f"  worker {w['address']}  {w['share']}  {figures}  clock offset {w['clock_offset'] * 1000:+.1f} ms{lost}",
+            file=out,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -187,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         plan = _make_plan(args, scenarios, workers)
     except ConfigError as exc:
         raise _as_option_error(exc, args) from None
-    if plan.workers > 1:
+    if plan.workers > 1 and not plan.cluster:
         result = run_workers(plan, preload=[str(Path(p).resolve()) for p in args.scenario])
     else:
         result = run_plan(plan)
@@ -231,6 +255,7 @@ def failed_requests(result: LoadResult, thresholds: Sequence[Threshold], *, allo
 
 
 def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, workers: Any) -> Any:
+    from pytest_prodgate.performance.config import cluster_address
     from pytest_prodgate.performance.plan import make_plan
 
     return make_plan(
@@ -252,6 +277,7 @@ def _make_plan(args: argparse.Namespace, scenarios: list[Scenario] | None, worke
         abort_on_fail=args.abort_on_fail,
         thresholds=args.threshold,
         quiet=args.quiet,
+        cluster=cluster_address(args.cluster),
     )
 
 

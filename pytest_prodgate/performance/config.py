@@ -14,13 +14,14 @@ family section). ``plan_settings`` turns a validated section into ``make_plan`` 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from pytest_prodgate.config import ANY, DURATION, ListOf, TableOf
 from pytest_prodgate.errors import ConfigError
 
-__all__ = ["MEMORY_SCHEMA", "SCHEMA", "SECTION", "plan_settings"]
+__all__ = ["CLUSTER_VARIABLE", "MEMORY_SCHEMA", "SCHEMA", "SECTION", "cluster_address", "plan_settings"]
 
 SECTION = "performance"
 
@@ -63,10 +64,20 @@ SCHEMA: dict[str, Any] = {
     "smoke": bool,
     "abort_on_fail": bool,
     "min_samples": int,
+    "cluster": str,  # a Dask scheduler, e.g. "tcp://10.0.0.5:8786" (else PRODGATE_CLUSTER; see docs/distributed.md)
 }
 SCHEMA.update(MEMORY_SCHEMA)  # [tool.prodgate.performance.memory], read by the server_memory fixture
 
 WHERE = "[tool.prodgate.performance]"
+CLUSTER_VARIABLE = "PRODGATE_CLUSTER"
+
+
+def cluster_address(configured: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The Dask scheduler to run on: the configured address, else ``PRODGATE_CLUSTER``, else none (run here)."""
+    if configured:
+        return configured
+    value = (environ if environ is not None else os.environ).get(CLUSTER_VARIABLE, "").strip()
+    return value or None
 
 
 def plan_settings(section: Mapping[str, Any], where: str = WHERE) -> dict[str, Any]:

@@ -28,6 +28,18 @@ from pytest_prodgate.performance.recorder import ScenarioStats
 __all__ = ["ConnectFailed", "Connection", "FlowConnection", "RequestFailed", "Response", "Target", "open_connection"]
 
 BUFFER_SIZE = 64 * 1024
+_NO_BUFFER = memoryview(bytearray(0))
+
+
+class _Closed:
+    """The callback object of the parser a lost connection keeps (it parses nothing more)."""
+
+
+# A lost connection swaps its parser for this one: the parser holds the protocol's bound methods, so
+# keeping it makes a cycle (connection -> parser -> method -> connection) that only the cyclic
+# collector frees, with the 64 KB read buffer hanging from it. With a new connection per request
+# (servers that close, the open model growing its pool) that was 64 KB per request until a full collection.
+_CLOSED_PARSER = httptools.HttpResponseParser(_Closed())
 
 
 class Owner(Protocol):  # pragma: no cover - typing only
@@ -145,6 +157,11 @@ class Connection(asyncio.BufferedProtocol):
                 "reset", describe_os_error(exc) if exc else "connection closed by the server before the response ended"
             )
         self.owner.on_lost(self)
+        # Break the cycles (parser <-> protocol, transport <-> protocol) so reference counting frees
+        # this connection and its read buffer now, not at the next full collection.
+        self.parser = _CLOSED_PARSER
+        self.transport = None
+        self.buffer = _NO_BUFFER
 
     # httptools callbacks -------------------------------------------------------------------
     def on_message_complete(self) -> None:

@@ -321,6 +321,10 @@ async def arun_plan(plan: LoadPlan, *, stream: TextIO | None = None) -> LoadResu
 
 
 def _run_blocking(plan: LoadPlan, stream: TextIO | None) -> LoadResult:
+    if plan.cluster:
+        from pytest_prodgate.performance.distributed import run_on_cluster
+
+        return run_on_cluster(plan, plan.cluster, stream=stream)
     if plan.workers > 1:
         from pytest_prodgate.performance.workers import run_workers
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from pytest_prodgate.thresholds import Threshold, parse_duration, parse_threshol
 __all__ = ["LoadPlan", "arrival_times", "make_plan", "planned_arrivals"]
 
 DEFAULT_DURATION = 10.0
+CLUSTER_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class LoadPlan:
     quiet: bool = False
     interval: float = 1.0
     seed: int | None = None
+    cluster: str | None = None  # a Dask scheduler's address: run the plan's shards on its workers
 
     @property
     def open_model(self) -> bool:
@@ -80,6 +83,7 @@ class LoadPlan:
             smoke=False,
             quiet=True,
             seed=None if self.seed is None else self.seed + index,
+            cluster=None,
         )
 
 
@@ -134,6 +138,7 @@ def make_plan(
     quiet: bool = False,
     interval: str | float = 1.0,
     seed: int | None = None,
+    cluster: str | None = None,
 ) -> LoadPlan:
     """Check every setting and build a ``LoadPlan``; a mistake is a ``ConfigError`` naming the key."""
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -189,6 +194,10 @@ def make_plan(
     if isinstance(thresholds, str):
         thresholds = [thresholds]
     parsed_thresholds = tuple(t if isinstance(t, Threshold) else parse_thresholds([t])[0] for t in thresholds)
+    if cluster is not None and (not isinstance(cluster, str) or not CLUSTER_ADDRESS.match(cluster)):
+        raise ConfigError(
+            f"{cluster!r} is not a Dask scheduler address. Expected e.g. tcp://10.0.0.5:8786", where="cluster"
+        )
     return LoadPlan(
         url=url,
         scenarios=tuple(normalise(scenarios)),
@@ -214,6 +223,7 @@ def make_plan(
         quiet=bool(quiet),
         interval=_duration(interval, "interval") or 1.0,
         seed=seed,
+        cluster=cluster or None,
     )
 
 

@@ -38,14 +38,41 @@ def _decode(text: str | None) -> HdrHistogram:
 
 
 def latency_figures(histogram: HdrHistogram) -> dict[str, float]:
-    """min, avg, percentiles and max in seconds (NaN when nothing was recorded)."""
+    """min, avg, percentiles and max in seconds (NaN when nothing was recorded).
+
+    hdrhistogram's ``get_mean_value`` and ``get_value_at_percentile`` walk its iterators in pure
+    Python (~0.4 s for one 1-second interval at 100k requests/s, on the event loop, every interval);
+    one pass over the counts array and ``get_percentile_to_value_dict`` give the same values in ms.
+    """
     if not histogram.get_total_count():
         return {name: math.nan for name in ("min", "avg", *PERCENTILES, "max")}
-    out = {"min": histogram.get_min_value() / 1e6, "avg": histogram.get_mean_value() / 1e6}
+    out = {"min": histogram.get_min_value() / 1e6, "avg": mean_value(histogram) / 1e6}
+    values = histogram.get_percentile_to_value_dict(list(PERCENTILES.values()))
     for name, percentile in PERCENTILES.items():
-        out[name] = histogram.get_value_at_percentile(percentile) / 1e6
+        out[name] = values[percentile] / 1e6
     out["max"] = histogram.get_max_value() / 1e6
     return out
+
+
+def mean_value(histogram: HdrHistogram) -> float:
+    """``histogram.get_mean_value()`` (each bucket at its median equivalent value, as hdrhistogram does), in one pass."""
+    total = histogram.get_total_count()
+    if not total:
+        return 0.0
+    weighted: int = 0
+    value_at, median_of = histogram.get_value_from_index, histogram._hdr_median_equiv_value
+    for index, count in enumerate(list(histogram.counts)[: histogram.counts_len]):
+        if count:
+            weighted += int(count) * int(median_of(value_at(index)))
+    return weighted / int(total)
+
+
+def interval_percentiles(histogram: HdrHistogram) -> tuple[float | None, float | None, float | None]:
+    """p50, p95 and p99 in seconds (None when nothing was recorded), in one pass."""
+    if not histogram.get_total_count():
+        return None, None, None
+    values: dict[float, int] = histogram.get_percentile_to_value_dict([50.0, 95.0, 99.0])
+    return values[50.0] / 1e6, values[95.0] / 1e6, values[99.0] / 1e6
 
 
 @dataclass
@@ -146,8 +173,7 @@ class IntervalPoint:
         return point
 
     def set_histogram(self, histogram: HdrHistogram) -> None:
-        lat = latency_figures(histogram)
-        self.p50, self.p95, self.p99 = (_none_if_nan(lat[k]) for k in ("p50", "p95", "p99"))
+        self.p50, self.p95, self.p99 = interval_percentiles(histogram)
         self.hdr = _encode(histogram) if histogram.get_total_count() else None
 
     def histogram(self) -> HdrHistogram:
@@ -198,6 +224,7 @@ class LoadResult:
     aborted: str | None = None
     failure: str | None = None
     started_at: float = 0.0
+    cluster: dict[str, Any] | None = None  # a cluster run: the scheduler and each worker's share, clock, figures
 
     @property
     def overall(self) -> ScenarioResult:
@@ -289,6 +316,7 @@ class LoadResult:
                 for name, part in self.scenarios.items()
             },
             "series": self.series_dicts(with_series_histograms),
+            **({"cluster": self.cluster} if self.cluster is not None else {}),
         }
 
     @classmethod
@@ -320,6 +348,7 @@ class LoadResult:
             aborted=data.get("aborted"),
             failure=data.get("failure"),
             started_at=float(data.get("started_at", 0.0)),
+            cluster=data.get("cluster"),
         )
 
 
@@ -337,13 +366,18 @@ def merge(parts: Sequence[LoadResult]) -> LoadResult:
             scenarios[name].add(scenario)
     length = max(len(p.series) for p in parts)
     series = []
-    for i in range(length):
+    for i in range(length):  # interval i of every part, histograms added, percentiles computed once
         point = IntervalPoint(t=0.0, requests=0, errors=0)
+        histogram = new_histogram()
         for part in parts:
             if i < len(part.series):
                 src = part.series[i]
                 point.t = max(point.t, src.t)
-                point.absorb(src)
+                point.requests += src.requests
+                point.errors += src.errors
+                if src.hdr:
+                    histogram.add(src.histogram())
+        point.set_histogram(histogram)
         series.append(point)
     return LoadResult(
         target=first.target,

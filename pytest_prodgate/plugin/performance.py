@@ -167,6 +167,11 @@ class LoadFixture:
             },
             "series": result.series_dicts(),
         }
+        if result.cluster is not None:  # the workers by address, without their histograms
+            details["cluster"] = {
+                "scheduler": result.cluster["scheduler"],
+                "workers": [{k: v for k, v in w.items() if k != "hdr"} for w in result.cluster["workers"]],
+            }
         self.gate.attach(f"load.{record_as}" if record_as else "load", details)
         from pytest_prodgate.performance.breakdown import breakdown
 
@@ -182,12 +187,15 @@ class LoadFixture:
 @pytest.fixture
 def load(request: pytest.FixtureRequest, gate: Gate, prodgate: Prodgate) -> LoadFixture:
     """The load engine bound to the target and this test's gate: ``load.run(shop_scenarios(), users=20)``."""
-    from pytest_prodgate.performance.config import plan_settings
+    from pytest_prodgate.performance.config import cluster_address, plan_settings
 
     try:
         defaults = plan_settings(prodgate.section("performance"))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    cluster = cluster_address(defaults.get("cluster"))  # configured, else PRODGATE_CLUSTER
+    if cluster:
+        defaults["cluster"] = cluster
     if "timeout" not in defaults and "read_timeout" not in defaults and prodgate.settings.get("timeout") is not None:
         defaults["timeout"] = prodgate.settings["timeout"]
     quiet = request.config.get_verbosity() < 0
