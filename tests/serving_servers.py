@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.waiting import wait_for
 
@@ -49,6 +50,15 @@ def _answers(url: str) -> bool:
     return True
 
 
+def _workers_asked(command: list[str]) -> int:
+    """The worker count a gunicorn or uvicorn command line asks for (``-w N``, ``--workers N``), else 0."""
+    for flag in ("-w", "--workers"):
+        if flag in command[:-1]:
+            value = command[command.index(flag) + 1]
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
 @contextlib.contextmanager
 def running(command: list[str], *, cwd: Path, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start ``command`` in its own process group; yield its URL once it answers; stop the group."""
@@ -70,6 +80,17 @@ def running(command: list[str], *, cwd: Path, port: int, env: dict[str, str] | N
         )
         if process.poll() is not None:
             raise AssertionError(f"{' '.join(command)} exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        workers = _workers_asked(command)
+        if workers > 1:
+            # The first worker answers before the others have booted (on a busy machine, seconds before):
+            # the settings audit counts running workers, so wait until the master has them all.
+            master = psutil.Process(process.pid)
+            wait_for(
+                lambda: process.poll() is not None or len(master.children()) >= workers,
+                deadline=120,
+                interval=0.1,
+                what=f"{workers} workers of {command[0]}",
+            )
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
