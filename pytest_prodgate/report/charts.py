@@ -304,20 +304,27 @@ def errors_chart(series: Any, *, label: str = "") -> str | None:
     return "".join(parts)
 
 
+def load_results(details: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """The load results in a gate's ``details``: ``(scope, result)``, ``scope`` "" for ``"load"`` and
+    ``NAME`` for ``"load.NAME"`` (a gate that ran several, with scoped figures)."""
+    if not isinstance(details, Mapping):
+        return []
+    found = []
+    for key in sorted(k for k in details if k == "load" or (isinstance(k, str) and k.startswith("load."))):
+        if isinstance(details[key], Mapping):
+            found.append((key[5:], details[key]))
+    return found
+
+
 def load_charts(details: Any) -> list[str]:
     """Every chart the load results in a gate's ``details`` have the data for, as SVG strings.
 
     A load result is under ``"load"``, or under ``"load.NAME"`` when the gate ran several (scoped figures);
     the charts of a named one carry its name in their titles.
     """
-    if not isinstance(details, Mapping):
-        return []
     charts: list[str | None] = []
-    for key in sorted(k for k in details if k == "load" or (isinstance(k, str) and k.startswith("load."))):
-        load = details[key]
-        if not isinstance(load, Mapping):
-            continue
-        label = f"{key[5:]}: " if key != "load" else ""
+    for scope, load in load_results(details):
+        label = f"{scope}: " if scope else ""
         series = load.get("series")
         charts += [
             latency_chart(load.get("histogram"), load.get("percentiles"), label=label),

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from pytest_prodgate.families import FAMILIES
-from pytest_prodgate.report.charts import load_charts
+from pytest_prodgate.report.charts import load_charts, load_results
 from pytest_prodgate.report.timecharts import latency_over_time_chart, rate_over_time_chart, status_chart
 from pytest_prodgate.thresholds import Kind, figure_kind, format_change, format_value
 from pytest_prodgate.verdict import shown_reason
@@ -198,16 +198,10 @@ def _baseline_figures(gate: Mapping[str, Any], prefix: str = "") -> dict[str, fl
 
 def gate_charts(gate: Mapping[str, Any]) -> list[str]:
     """A performance gate's charts over time (each load result it ran), the baseline overlaid."""
-    details = gate.get("details")
-    if not isinstance(details, Mapping):
-        return []
     charts: list[str | None] = []
-    for key in sorted(k for k in details if k == "load" or (isinstance(k, str) and k.startswith("load."))):
-        load = details[key]
-        if not isinstance(load, Mapping):
-            continue
-        label = f"{key[5:]}: " if key != "load" else ""
-        base = _baseline_figures(gate, f"{key[5:]}." if key != "load" else "")
+    for scope, load in load_results(gate.get("details")):
+        label = f"{scope}: " if scope else ""
+        base = _baseline_figures(gate, f"{scope}." if scope else "")
         rps = base.get("rps")
         charts += [
             latency_over_time_chart(load.get("series"), base, label=label),
