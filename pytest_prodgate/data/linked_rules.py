@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog, check_fragment, check_query
-from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, count_if, counting, violating_rows
+from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, count_if, counting, keyed_sample, violating_rows
 from pytest_prodgate.errors import ConfigError
 
 __all__ = ["AGGREGATES", "Reconcile", "Relationship", "Sql"]
@@ -109,12 +109,25 @@ class Reconcile(ColumnsRule):
             # parallel join); a materialized CTE keeps the count to one aggregate, as the hand-written query.
             counted_from, counted_predicate, _ = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
         keys = catalog.key_columns(table, self.key) or [parent_key]
-        shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
-        return Plan(
-            count=counting(catalog.dialect, counted_from, counted_predicate, where),
-            violating=violating_rows(joined, predicate, where, keys, shown),
-            rate_name="mismatch_rate",
-        )
+
+        def violating_in(joined: Any, predicate: Any, recomputed: Any) -> sa.Select[Any]:
+            shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
+            return violating_rows(joined, predicate, where, keys, shown)
+
+        def narrow(found: list[tuple[Any, ...]]) -> sa.Select[Any]:
+            # The sample's parents only: the child aggregate over their rows alone, not the whole child table.
+            chosen = [k[0] for k in found]
+            return violating_in(*compared(grouped.where(link.in_(chosen)).subquery("recomputed"))).where(
+                parent_key.in_(chosen)
+            )
+
+        count = counting(catalog.dialect, counted_from, counted_predicate, where)
+        violating = violating_in(joined, predicate, recomputed)
+        sampled = None
+        if catalog.dialect == "postgresql":
+            narrowed = narrow if keys == [parent_key] else None
+            sampled = keyed_sample(count, counted_predicate, keys, violating, narrowed)
+        return Plan(count=count, violating=violating, rate_name="mismatch_rate", sampled=sampled)
 
 
 @dataclass(frozen=True)
@@ -162,10 +175,13 @@ class Relationship(ColumnsRule):
         ).select_from(joined)
         if where is not None:
             counted = counted.where(where)
+        violating = violating_rows(table, orphan, where, keys, [child])
+        missed = sa.and_(child.isnot(None), missing.is_(None))
         return Plan(
             count=counted,
-            violating=violating_rows(table, orphan, where, keys, [child]),
+            violating=violating,
             rate_name="orphan_rate",
+            sampled=keyed_sample(counted, missed, keys, violating) if catalog.dialect == "postgresql" else None,
         )
 
 

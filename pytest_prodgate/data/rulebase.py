@@ -1,7 +1,10 @@
-"""The base of every data rule: what it names, how it is judged, and the two statements it plans.
+"""The base of every data rule: what it names, how it is judged, and the statements it plans.
 
 ``Plan.count`` returns one row of figures; ``Plan.violating`` selects the offending rows with their
 key columns (the runner limits it to a sample and shows it in full as the SQL to reproduce).
+``Plan.sampled`` (PostgreSQL) is the counting statement that also collects the first ``n`` violations
+in the same scan (``(array_agg(key ORDER BY key) FILTER (WHERE <violation>))[1:n]``), so a rule with
+violations does not scan its table a second time for the sample.
 """
 
 from __future__ import annotations
@@ -15,9 +18,36 @@ import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog
 
-__all__ = ["ColumnsRule", "Figures", "Plan", "Rule", "count_if", "counting", "sum_if", "violating_rows"]
+__all__ = [
+    "ColumnsRule",
+    "Figures",
+    "Plan",
+    "Rule",
+    "Sampled",
+    "count_if",
+    "counting",
+    "first_violations",
+    "keyed_sample",
+    "sum_if",
+    "violating_rows",
+]
 
 Figures = dict[str, float]
+
+
+@dataclass
+class Sampled:
+    """The counting statement extended with arrays of the first ``n`` violations, in ``violating``'s order.
+
+    ``arrays`` name the array columns (one per key column, or one per sample column). With ``fetch``
+    the arrays hold keys and ``fetch(keys)`` selects those rows (a lookup by key, not a scan); without
+    it the arrays are the sample itself, under the names ``columns``.
+    """
+
+    count: sa.Select[Any]
+    arrays: list[str]
+    columns: list[str] = field(default_factory=list)
+    fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None
 
 
 @dataclass
@@ -28,6 +58,7 @@ class Plan:
     violating: sa.Select[Any] | None = None
     derive: Callable[[Mapping[str, Any]], Figures] | None = None
     rate_name: str | None = None
+    sampled: Callable[[int], Sampled] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,41 @@ def counting(dialect: str, from_: Any, predicate: Any, where: Any) -> sa.Select[
     return statement.where(where) if where is not None else statement
 
 
+def first_violations(value: Any, predicate: Any, order: list[Any], n: int, name: str) -> Any:
+    """``(array_agg(<value> ORDER BY <order>) FILTER (WHERE <predicate>))[1:n]`` (PostgreSQL): NULL without violations."""
+    from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+
+    collected = sa.func.array_agg(aggregate_order_by(value, *order)).filter(predicate)
+    return sa.type_coerce(collected, ARRAY(value.type))[1:n].label(name)
+
+
+def keyed_sample(
+    count: sa.Select[Any],
+    predicate: Any,
+    keys: list[Any],
+    violating: sa.Select[Any],
+    narrow: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None,
+) -> Callable[[int], Sampled] | None:
+    """``Plan.sampled`` for a row rule: the counting statement also collects the first ``n`` violating keys;
+    the sample is then those rows by key (``violating`` narrowed to them). None without key columns."""
+    if not keys:
+        return None
+
+    def sampled(n: int) -> Sampled:
+        names = [f"sample_key_{i}" for i in range(len(keys))]
+        arrays = [first_violations(key, predicate, keys, n, name) for key, name in zip(keys, names, strict=True)]
+
+        def fetch(found: list[tuple[Any, ...]]) -> sa.Select[Any]:
+            if narrow is not None:
+                return narrow(found).limit(n)
+            chosen = keys[0].in_([k[0] for k in found]) if len(keys) == 1 else sa.tuple_(*keys).in_(found)
+            return violating.where(chosen).limit(n)
+
+        return Sampled(count=count.add_columns(*arrays), arrays=names, fetch=fetch)
+
+    return sampled
+
+
 def violating_rows(from_: Any, predicate: Any, where: Any, keys: list[Any], shown: list[Any]) -> sa.Select[Any]:
     columns = list(keys) + [c for c in shown if all(c is not k for k in keys)]
     statement = sa.select(*columns).select_from(from_).where(predicate)
@@ -126,8 +192,11 @@ class ColumnsRule(Rule):
         keys = catalog.key_columns(table, self.key)
         predicate = violation(cols)
         where = self._filter()
+        count = counting(catalog.dialect, table, predicate, where)
+        violating = violating_rows(table, predicate, where, keys, cols)
         return Plan(
-            count=counting(catalog.dialect, table, predicate, where),
-            violating=violating_rows(table, predicate, where, keys, cols),
+            count=count,
+            violating=violating,
             rate_name=rate_name,
+            sampled=keyed_sample(count, predicate, keys, violating) if catalog.dialect == "postgresql" else None,
         )
