@@ -31,7 +31,6 @@ from pytest_prodgate.data.rulebase import (
     count_if,
     counting,
     first_violations,
-    keyed_sample,
     sum_if,
     violating_rows,
 )
@@ -197,13 +196,10 @@ class Expression(Rule):
         predicate = sa.literal_column(f"NOT ({expression})", sa.Boolean)
         where = self._filter()
         shown = [c for c in table.columns][:8]
-        count = counting(catalog.dialect, table, predicate, where)
-        violating = violating_rows(table, predicate, where, keys, shown)
         return Plan(
-            count=count,
-            violating=violating,
+            count=counting(catalog.dialect, table, predicate, where),
+            violating=violating_rows(table, predicate, where, keys, shown),
             rate_name="failure_rate",
-            sampled=keyed_sample(count, predicate, keys, violating) if catalog.dialect == "postgresql" else None,
         )
 
 
