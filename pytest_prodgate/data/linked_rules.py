@@ -13,7 +13,17 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog, check_fragment, check_query
-from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, count_if, counting, keyed_sample, violating_rows
+from pytest_prodgate.data.rulebase import (
+    ColumnsRule,
+    Plan,
+    Rule,
+    Sampled,
+    count_if,
+    counting,
+    keyed_sample,
+    stacked_sample,
+    violating_rows,
+)
 from pytest_prodgate.errors import ConfigError
 
 __all__ = ["AGGREGATES", "Reconcile", "Relationship", "Sql"]
@@ -127,6 +137,17 @@ class Reconcile(ColumnsRule):
         if catalog.dialect == "postgresql":
             narrowed = narrow if keys == [parent_key] else None
             sampled = keyed_sample(count, counted_predicate, keys, violating, narrowed)
+        elif catalog.dialect == "sqlite":
+            # No ordered aggregate: the child aggregate in a MATERIALIZED CTE, read for the figures and the sample.
+            materialized = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
+            values = list(violating_in(*materialized).selected_columns)
+            names = [str.__str__(c.name) for c in violating.selected_columns]
+            figures = [sa.func.count().label("rows"), count_if(catalog.dialect, materialized[1]).label("violations")]
+
+            def sampled(n: int) -> Sampled:
+                source, predicate, _ = materialized
+                return stacked_sample(source, figures, values, predicate, keys, n, names, where)
+
         return Plan(count=count, violating=violating, rate_name="mismatch_rate", sampled=sampled)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "counting",
     "first_violations",
     "keyed_sample",
+    "stacked_sample",
     "sum_if",
     "violating_rows",
 ]
@@ -42,12 +43,17 @@ class Sampled:
     ``arrays`` name the array columns (one per key column, or one per sample column). With ``fetch``
     the arrays hold keys and ``fetch(keys)`` selects those rows (a lookup by key, not a scan); without
     it the arrays are the sample itself, under the names ``columns``.
+
+    With ``stacked`` (SQLite, which has no ordered aggregate) ``count`` returns rows instead: the
+    first ``n`` violations (``part`` 1, their values under the names ``arrays``) and one row of figures
+    (``part`` 0), both read from one ``MATERIALIZED`` CTE.
     """
 
-    count: sa.Select[Any]
+    count: Any
     arrays: list[str]
     columns: list[str] = field(default_factory=list)
     fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None
+    stacked: bool = False
 
 
 @dataclass
@@ -135,6 +141,37 @@ def first_violations(value: Any, predicate: Any, order: list[Any], n: int, name:
 
     collected = sa.func.array_agg(aggregate_order_by(value, *order)).filter(predicate)
     return sa.type_coerce(collected, ARRAY(value.type))[1:n].label(name)
+
+
+def stacked_sample(
+    source: Any,
+    figures: list[Any],
+    values: list[Any],
+    predicate: Any,
+    order: list[Any],
+    n: int,
+    columns: list[str],
+    where: Any = None,
+) -> Sampled:
+    """``Sampled`` as rows: ``SELECT 1 AS part, <values> ... WHERE <violation> ORDER BY <order> LIMIT n``
+    ``UNION ALL SELECT 0 AS part, <figures>`` over ``source`` (a ``MATERIALIZED`` CTE: computed once)."""
+    arrays = [f"sample_{i}" for i in range(len(values))]
+    first = (
+        sa.select(
+            sa.literal(1).label("part"),
+            *(value.label(name) for value, name in zip(values, arrays, strict=True)),
+            *(sa.null().label(figure.name) for figure in figures),
+        )
+        .select_from(source)
+        .where(predicate, *([where] if where is not None else []))
+        .order_by(*order)
+        .limit(n)
+        .subquery("first_violations")
+    )
+    counted = sa.select(sa.literal(0), *(sa.null() for _ in arrays), *figures).select_from(source)
+    if where is not None:
+        counted = counted.where(where)
+    return Sampled(count=sa.union_all(sa.select(*first.c), counted), arrays=arrays, columns=columns, stacked=True)
 
 
 def keyed_sample(

@@ -31,6 +31,7 @@ from pytest_prodgate.data.rulebase import (
     count_if,
     counting,
     first_violations,
+    stacked_sample,
     sum_if,
     violating_rows,
 )
@@ -64,14 +65,20 @@ class Unique(ColumnsRule):
                 sa.func.max(keys[0]).label(f"last_{keys[0].name}"),
             ]
         violating = sa.select(*shown).where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
-        # PostgreSQL: the groups also carry the sample's first/last key, and the counting statement
-        # collects the first duplicated groups (in key order) as the sample: one GROUP BY in all.
-        together = catalog.dialect == "postgresql"
+        # PostgreSQL and SQLite: the groups also carry the sample's first/last key, and the counting
+        # statement returns the first duplicated groups (in key order) as the sample: one GROUP BY in all.
+        together = catalog.dialect in ("postgresql", "sqlite")
         grouped = sa.select(*cols, sa.func.count().label("copies"), *(shown[len(cols) + 1 :] if together else ()))
         grouped = grouped.select_from(table)
         if where is not None:
             grouped = grouped.where(where)
-        groups = grouped.group_by(*cols).subquery("groups")
+        grouped = grouped.group_by(*cols)
+        # SQLite has no ordered aggregate: the groups in a MATERIALIZED CTE, read for the figures and the sample.
+        groups = (
+            grouped.cte("groups").prefix_with("MATERIALIZED")
+            if catalog.dialect == "sqlite"
+            else grouped.subquery("groups")
+        )
         # by position: a column may itself be called "copies"
         group_keys, copies, ends = (
             list(groups.c)[: len(cols)],
@@ -79,18 +86,21 @@ class Unique(ColumnsRule):
             list(groups.c)[len(cols) + 1 :],
         )
         duplicated = sa.and_(copies > 1, *(k.isnot(None) for k in group_keys))
-        count = sa.select(
+        figures = [
             sa.func.coalesce(sa.func.sum(copies), 0).label("rows"),
             count_if(catalog.dialect, duplicated).label("violations"),
             sum_if(catalog.dialect, copies - 1, duplicated).label("duplicate_rows"),
-        ).select_from(groups)
+        ]
+        count = sa.select(*figures).select_from(groups)
         sample_names = (
             [str.__str__(c.name) for c in cols] + ["rows"] + [str.__str__(c.name) for c in shown[len(cols) + 1 :]]
         )
+        values = [*group_keys, copies, *ends]
 
         def sampled(n: int) -> Sampled:
+            if catalog.dialect == "sqlite":
+                return stacked_sample(groups, figures, values, duplicated, group_keys, n, sample_names)
             arrays = [f"sample_{i}" for i in range(len(sample_names))]
-            values = [*group_keys, copies, *ends]
             collected = [first_violations(v, duplicated, group_keys, n, a) for v, a in zip(values, arrays, strict=True)]
             return Sampled(count=count.add_columns(*collected), arrays=arrays, columns=sample_names)
 

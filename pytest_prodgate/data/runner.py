@@ -131,7 +131,18 @@ class DataChecker:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
             sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
-            counted = self._execute(conn, rule, sampled.count if sampled else plan.count).mappings().one()
+            found: list[tuple[Any, ...]] = []
+            if sampled is not None and sampled.stacked:
+                # Rows: the first violations (part 1) and the figures (part 0), from one statement.
+                stacked = self._execute(conn, rule, sampled.count).mappings().all()
+                counted = next(row for row in stacked if row["part"] == 0)
+                found = [tuple(row[name] for name in sampled.arrays) for row in stacked if row["part"] == 1]
+            elif sampled is not None:
+                counted = self._execute(conn, rule, sampled.count).mappings().one()
+                # The counting statement collected the first violations (keys or whole sample rows).
+                found = list(zip(*(counted[name] or () for name in sampled.arrays), strict=True))
+            else:
+                counted = self._execute(conn, rule, plan.count).mappings().one()
             # violations first: with no threshold result to show, a summary shows the first figure
             figures = {k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted}
             if plan.derive is not None:
@@ -148,8 +159,6 @@ class DataChecker:
             finder = plan.violating if plan.violating is not None else plan.count
             sql = render_sql(finder, conn.dialect)
             if sampled is not None:
-                # The counting statement collected the first violations (keys or whole sample rows).
-                found = list(zip(*(counted[name] or () for name in sampled.arrays), strict=True))
                 if found and sampled.fetch is not None:
                     columns, sample = self._sample(conn, rule, sampled.fetch(found))
                 elif found:
