@@ -135,8 +135,11 @@ class Reconcile(ColumnsRule):
         violating = violating_in(joined, predicate, recomputed)
         sampled = None
         if catalog.dialect == "postgresql":
+            # With array_agg on top the plan is serial, so the plain subquery (the hand-written join) serves:
+            # 10M rows, 15.5-17.0 s against 17.1-17.4 s with the materialized CTE.
             narrowed = narrow if keys == [parent_key] else None
-            sampled = keyed_sample(count, counted_predicate, keys, violating, narrowed)
+            plain = counting(catalog.dialect, joined, predicate, where)
+            sampled = keyed_sample(plain, predicate, keys, violating, narrowed)
         elif catalog.dialect == "sqlite":
             # No ordered aggregate: the child aggregate in a MATERIALIZED CTE, read for the figures and the sample.
             materialized = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
@@ -196,13 +199,13 @@ class Relationship(ColumnsRule):
         ).select_from(joined)
         if where is not None:
             counted = counted.where(where)
-        violating = violating_rows(table, orphan, where, keys, [child])
-        missed = sa.and_(child.isnot(None), missing.is_(None))
+        # Two statements, the sample only with violations: collecting the orphans' keys in the count
+        # (array_agg) makes it serial, which measured slower than the parallel count plus the sample
+        # (PostgreSQL, 10M rows, 100 orphans: 5.26-5.68 s against 4.92-5.20 s).
         return Plan(
             count=counted,
-            violating=violating,
+            violating=violating_rows(table, orphan, where, keys, [child]),
             rate_name="orphan_rate",
-            sampled=keyed_sample(counted, missed, keys, violating) if catalog.dialect == "postgresql" else None,
         )
 
 
