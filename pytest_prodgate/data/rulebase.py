@@ -2,9 +2,10 @@
 
 ``Plan.count`` returns one row of figures; ``Plan.violating`` selects the offending rows with their
 key columns (the runner limits it to a sample and shows it in full as the SQL to reproduce).
-``Plan.sampled`` (PostgreSQL) is the counting statement that also collects the first ``n`` violations
-in the same scan (``(array_agg(key ORDER BY key) FILTER (WHERE <violation>))[1:n]``), so a rule with
-violations does not scan its table a second time for the sample.
+``Plan.sampled`` is the counting statement that also returns the first ``n`` violations from the same
+scan (PostgreSQL ``(array_agg(key ORDER BY key) FILTER (WHERE <violation>))[1:n]``, SQLite a
+``MATERIALIZED`` CTE read by a ``UNION ALL``), so a rule with violations does not scan its tables a
+second time for the sample.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@
 the dialect's statement timeout (PostgreSQL ``SET LOCAL statement_timeout``, MariaDB/MySQL the session
 ``max_statement_time`` / ``max_execution_time``, SQLite a progress-handler deadline), reflects the
 tables the rule names, counts the violations and fetches at most ``sample_size`` offending rows.
-Where the rule plans ``sampled`` (PostgreSQL) the counting statement also collects the first
-violations' keys, and the sample is those rows by key; elsewhere, with violations, a second statement
-selects them (``violating`` limited to the sample size).
+Where the rule plans ``sampled`` (``unique`` and ``reconcile`` on PostgreSQL and SQLite) the counting
+statement also returns the first violations (or their keys, then those rows by key); elsewhere, with
+violations, a second statement selects them (``violating`` limited to the sample size).
 """
 
 from __future__ import annotations
