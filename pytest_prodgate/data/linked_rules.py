@@ -13,7 +13,17 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog, check_fragment, check_query
-from pytest_prodgate.data.rulebase import ColumnsRule, Plan, Rule, count_if, counting, violating_rows
+from pytest_prodgate.data.rulebase import (
+    ColumnsRule,
+    Plan,
+    Rule,
+    Sampled,
+    count_if,
+    counting,
+    keyed_sample,
+    stacked_sample,
+    violating_rows,
+)
 from pytest_prodgate.errors import ConfigError
 
 __all__ = ["AGGREGATES", "Reconcile", "Relationship", "Sql"]
@@ -109,12 +119,39 @@ class Reconcile(ColumnsRule):
             # parallel join); a materialized CTE keeps the count to one aggregate, as the hand-written query.
             counted_from, counted_predicate, _ = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
         keys = catalog.key_columns(table, self.key) or [parent_key]
-        shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
-        return Plan(
-            count=counting(catalog.dialect, counted_from, counted_predicate, where),
-            violating=violating_rows(joined, predicate, where, keys, shown),
-            rate_name="mismatch_rate",
-        )
+
+        def violating_in(joined: Any, predicate: Any, recomputed: Any) -> sa.Select[Any]:
+            shown = [stored, recomputed.label("recomputed"), (stored - recomputed).label("difference")]
+            return violating_rows(joined, predicate, where, keys, shown)
+
+        def narrow(found: list[tuple[Any, ...]]) -> sa.Select[Any]:
+            # The sample's parents only: the child aggregate over their rows alone, not the whole child table.
+            chosen = [k[0] for k in found]
+            return violating_in(*compared(grouped.where(link.in_(chosen)).subquery("recomputed"))).where(
+                parent_key.in_(chosen)
+            )
+
+        count = counting(catalog.dialect, counted_from, counted_predicate, where)
+        violating = violating_in(joined, predicate, recomputed)
+        sampled = None
+        if catalog.dialect == "postgresql":
+            # With array_agg on top the plan is serial, so the plain subquery (the hand-written join) serves:
+            # 10M rows, 15.5-17.0 s against 17.1-17.4 s with the materialized CTE.
+            narrowed = narrow if keys == [parent_key] else None
+            plain = counting(catalog.dialect, joined, predicate, where)
+            sampled = keyed_sample(plain, predicate, keys, violating, narrowed)
+        elif catalog.dialect == "sqlite":
+            # No ordered aggregate: the child aggregate in a MATERIALIZED CTE, read for the figures and the sample.
+            materialized = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
+            values = list(violating_in(*materialized).selected_columns)
+            names = [str.__str__(c.name) for c in violating.selected_columns]
+            figures = [sa.func.count().label("rows"), count_if(catalog.dialect, materialized[1]).label("violations")]
+
+            def sampled(n: int) -> Sampled:
+                source, predicate, _ = materialized
+                return stacked_sample(source, figures, values, predicate, keys, n, names, where)
+
+        return Plan(count=count, violating=violating, rate_name="mismatch_rate", sampled=sampled)
 
 
 @dataclass(frozen=True)
@@ -162,6 +199,9 @@ class Relationship(ColumnsRule):
         ).select_from(joined)
         if where is not None:
             counted = counted.where(where)
+        # Two statements, the sample only with violations: collecting the orphans' keys in the count
+        # (array_agg) makes it serial, which measured slower than the parallel count plus the sample
+        # (PostgreSQL, 10M rows, 100 orphans: 5.26-5.68 s against 4.92-5.20 s).
         return Plan(
             count=counted,
             violating=violating_rows(table, orphan, where, keys, [child]),

@@ -1,7 +1,11 @@
-"""The base of every data rule: what it names, how it is judged, and the two statements it plans.
+"""The base of every data rule: what it names, how it is judged, and the statements it plans.
 
 ``Plan.count`` returns one row of figures; ``Plan.violating`` selects the offending rows with their
 key columns (the runner limits it to a sample and shows it in full as the SQL to reproduce).
+``Plan.sampled`` is the counting statement that also returns the first ``n`` violations from the same
+scan (PostgreSQL ``(array_agg(key ORDER BY key) FILTER (WHERE <violation>))[1:n]``, SQLite a
+``MATERIALIZED`` CTE read by a ``UNION ALL``), so a rule with violations does not scan its tables a
+second time for the sample.
 """
 
 from __future__ import annotations
@@ -15,9 +19,42 @@ import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog
 
-__all__ = ["ColumnsRule", "Figures", "Plan", "Rule", "count_if", "counting", "sum_if", "violating_rows"]
+__all__ = [
+    "ColumnsRule",
+    "Figures",
+    "Plan",
+    "Rule",
+    "Sampled",
+    "count_if",
+    "counting",
+    "first_violations",
+    "keyed_sample",
+    "stacked_sample",
+    "sum_if",
+    "violating_rows",
+]
 
 Figures = dict[str, float]
+
+
+@dataclass
+class Sampled:
+    """The counting statement extended with arrays of the first ``n`` violations, in ``violating``'s order.
+
+    ``arrays`` name the array columns (one per key column, or one per sample column). With ``fetch``
+    the arrays hold keys and ``fetch(keys)`` selects those rows (a lookup by key, not a scan); without
+    it the arrays are the sample itself, under the names ``columns``.
+
+    With ``stacked`` (SQLite, which has no ordered aggregate) ``count`` returns rows instead: the
+    first ``n`` violations (``part`` 1, their values under the names ``arrays``) and one row of figures
+    (``part`` 0), both read from one ``MATERIALIZED`` CTE.
+    """
+
+    count: Any
+    arrays: list[str]
+    columns: list[str] = field(default_factory=list)
+    fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None
+    stacked: bool = False
 
 
 @dataclass
@@ -28,6 +65,7 @@ class Plan:
     violating: sa.Select[Any] | None = None
     derive: Callable[[Mapping[str, Any]], Figures] | None = None
     rate_name: str | None = None
+    sampled: Callable[[int], Sampled] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +136,72 @@ def counting(dialect: str, from_: Any, predicate: Any, where: Any) -> sa.Select[
     return statement.where(where) if where is not None else statement
 
 
+def first_violations(value: Any, predicate: Any, order: list[Any], n: int, name: str) -> Any:
+    """``(array_agg(<value> ORDER BY <order>) FILTER (WHERE <predicate>))[1:n]`` (PostgreSQL): NULL without violations."""
+    from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+
+    collected = sa.func.array_agg(aggregate_order_by(value, *order)).filter(predicate)
+    return sa.type_coerce(collected, ARRAY(value.type))[1:n].label(name)
+
+
+def stacked_sample(
+    source: Any,
+    figures: list[Any],
+    values: list[Any],
+    predicate: Any,
+    order: list[Any],
+    n: int,
+    columns: list[str],
+    where: Any = None,
+) -> Sampled:
+    """``Sampled`` as rows: ``SELECT 1 AS part, <values> ... WHERE <violation> ORDER BY <order> LIMIT n``
+    ``UNION ALL SELECT 0 AS part, <figures>`` over ``source`` (a ``MATERIALIZED`` CTE: computed once)."""
+    arrays = [f"sample_{i}" for i in range(len(values))]
+    first = (
+        sa.select(
+            sa.literal(1).label("part"),
+            *(value.label(name) for value, name in zip(values, arrays, strict=True)),
+            *(sa.null().label(figure.name) for figure in figures),
+        )
+        .select_from(source)
+        .where(predicate, *([where] if where is not None else []))
+        .order_by(*order)
+        .limit(n)
+        .subquery("first_violations")
+    )
+    counted = sa.select(sa.literal(0), *(sa.null() for _ in arrays), *figures).select_from(source)
+    if where is not None:
+        counted = counted.where(where)
+    return Sampled(count=sa.union_all(sa.select(*first.c), counted), arrays=arrays, columns=columns, stacked=True)
+
+
+def keyed_sample(
+    count: sa.Select[Any],
+    predicate: Any,
+    keys: list[Any],
+    violating: sa.Select[Any],
+    narrow: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None,
+) -> Callable[[int], Sampled] | None:
+    """``Plan.sampled`` for a row rule: the counting statement also collects the first ``n`` violating keys;
+    the sample is then those rows by key (``violating`` narrowed to them). None without key columns."""
+    if not keys:
+        return None
+
+    def sampled(n: int) -> Sampled:
+        names = [f"sample_key_{i}" for i in range(len(keys))]
+        arrays = [first_violations(key, predicate, keys, n, name) for key, name in zip(keys, names, strict=True)]
+
+        def fetch(found: list[tuple[Any, ...]]) -> sa.Select[Any]:
+            if narrow is not None:
+                return narrow(found).limit(n)
+            chosen = keys[0].in_([k[0] for k in found]) if len(keys) == 1 else sa.tuple_(*keys).in_(found)
+            return violating.where(chosen).limit(n)
+
+        return Sampled(count=count.add_columns(*arrays), arrays=names, fetch=fetch)
+
+    return sampled
+
+
 def violating_rows(from_: Any, predicate: Any, where: Any, keys: list[Any], shown: list[Any]) -> sa.Select[Any]:
     columns = list(keys) + [c for c in shown if all(c is not k for k in keys)]
     statement = sa.select(*columns).select_from(from_).where(predicate)
@@ -126,6 +230,9 @@ class ColumnsRule(Rule):
         keys = catalog.key_columns(table, self.key)
         predicate = violation(cols)
         where = self._filter()
+        # Two statements here, the sample only with violations: on PostgreSQL 15 an array_agg in the count
+        # would make it serial, and the serial scan costs more than the parallel count plus the sample
+        # (10M rows: 1.5 s against 0.66 + 0.44 s); the sample, ``ORDER BY key LIMIT n``, often stops early.
         return Plan(
             count=counting(catalog.dialect, table, predicate, where),
             violating=violating_rows(table, predicate, where, keys, cols),

@@ -22,7 +22,19 @@ import sqlalchemy as sa
 
 from pytest_prodgate.data.linked_rules import Reconcile, Relationship, Sql
 from pytest_prodgate.data.names import Catalog, check_fragment, check_name, split_table
-from pytest_prodgate.data.rulebase import ColumnsRule, Figures, Plan, Rule, count_if, counting, sum_if, violating_rows
+from pytest_prodgate.data.rulebase import (
+    ColumnsRule,
+    Figures,
+    Plan,
+    Rule,
+    Sampled,
+    count_if,
+    counting,
+    first_violations,
+    stacked_sample,
+    sum_if,
+    violating_rows,
+)
 from pytest_prodgate.errors import ConfigError, ThresholdError
 from pytest_prodgate.thresholds import parse_duration
 
@@ -46,17 +58,6 @@ class Unique(ColumnsRule):
         filters = [c.isnot(None) for c in cols] + ([where] if where is not None else [])
         # One scan: group every row (NULL keys form groups too, so their sum is ``rows``), then count the
         # groups of more than one row whose key has no NULL. No second count(*) over the table.
-        grouped = sa.select(*cols, sa.func.count().label("copies")).select_from(table)
-        if where is not None:
-            grouped = grouped.where(where)
-        groups = grouped.group_by(*cols).subquery("groups")
-        *group_keys, copies = groups.c  # by position: a column may itself be called "copies"
-        duplicated = sa.and_(copies > 1, *(k.isnot(None) for k in group_keys))
-        count = sa.select(
-            sa.func.coalesce(sa.func.sum(copies), 0).label("rows"),
-            count_if(catalog.dialect, duplicated).label("violations"),
-            sum_if(catalog.dialect, copies - 1, duplicated).label("duplicate_rows"),
-        ).select_from(groups)
         shown = [*cols, sa.func.count().label("rows")]
         if len(keys) == 1:
             shown += [
@@ -64,12 +65,52 @@ class Unique(ColumnsRule):
                 sa.func.max(keys[0]).label(f"last_{keys[0].name}"),
             ]
         violating = sa.select(*shown).where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
+        # PostgreSQL and SQLite: the groups also carry the sample's first/last key, and the counting
+        # statement returns the first duplicated groups (in key order) as the sample: one GROUP BY in all.
+        together = catalog.dialect in ("postgresql", "sqlite")
+        grouped = sa.select(*cols, sa.func.count().label("copies"), *(shown[len(cols) + 1 :] if together else ()))
+        grouped = grouped.select_from(table)
+        if where is not None:
+            grouped = grouped.where(where)
+        grouped = grouped.group_by(*cols)
+        # SQLite has no ordered aggregate: the groups in a MATERIALIZED CTE, read for the figures and the sample.
+        groups = (
+            grouped.cte("groups").prefix_with("MATERIALIZED")
+            if catalog.dialect == "sqlite"
+            else grouped.subquery("groups")
+        )
+        # by position: a column may itself be called "copies"
+        group_keys, copies, ends = (
+            list(groups.c)[: len(cols)],
+            list(groups.c)[len(cols)],
+            list(groups.c)[len(cols) + 1 :],
+        )
+        duplicated = sa.and_(copies > 1, *(k.isnot(None) for k in group_keys))
+        figures = [
+            sa.func.coalesce(sa.func.sum(copies), 0).label("rows"),
+            count_if(catalog.dialect, duplicated).label("violations"),
+            sum_if(catalog.dialect, copies - 1, duplicated).label("duplicate_rows"),
+        ]
+        count = sa.select(*figures).select_from(groups)
+        sample_names = (
+            [str.__str__(c.name) for c in cols] + ["rows"] + [str.__str__(c.name) for c in shown[len(cols) + 1 :]]
+        )
+        values = [*group_keys, copies, *ends]
+
+        def sampled(n: int) -> Sampled:
+            if catalog.dialect == "sqlite":
+                return stacked_sample(groups, figures, values, duplicated, group_keys, n, sample_names)
+            arrays = [f"sample_{i}" for i in range(len(sample_names))]
+            collected = [first_violations(v, duplicated, group_keys, n, a) for v, a in zip(values, arrays, strict=True)]
+            return Sampled(count=count.add_columns(*collected), arrays=arrays, columns=sample_names)
 
         def derive(row: Mapping[str, Any]) -> Figures:
             rows = float(row["rows"] or 0)
             return {"duplicate_rate": float(row["duplicate_rows"] or 0) / rows if rows else 0.0}
 
-        return Plan(count=count, violating=violating, derive=derive, rate_name=None)
+        return Plan(
+            count=count, violating=violating, derive=derive, rate_name=None, sampled=sampled if together else None
+        )
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""Run data rules in the database: one counting query, one sample query, under a statement timeout.
+"""Run data rules in the database: one counting query (and the sample), under a statement timeout.
 
 ``DataChecker(url)`` owns a SQLAlchemy engine. ``run(rule)`` opens one read-only transaction, sets
 the dialect's statement timeout (PostgreSQL ``SET LOCAL statement_timeout``, MariaDB/MySQL the session
 ``max_statement_time`` / ``max_execution_time``, SQLite a progress-handler deadline), reflects the
 tables the rule names, counts the violations and fetches at most ``sample_size`` offending rows.
+Where the rule plans ``sampled`` (``unique`` and ``reconcile`` on PostgreSQL and SQLite) the counting
+statement also returns the first violations (or their keys, then those rows by key); elsewhere, with
+violations, a second statement selects them (``violating`` limited to the sample size).
 """
 
 from __future__ import annotations
@@ -127,7 +130,19 @@ class DataChecker:
         with self._session() as conn:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
-            counted = self._execute(conn, rule, plan.count).mappings().one()
+            sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
+            found: list[tuple[Any, ...]] = []
+            if sampled is not None and sampled.stacked:
+                # Rows: the first violations (part 1) and the figures (part 0), from one statement.
+                stacked = self._execute(conn, rule, sampled.count).mappings().all()
+                counted = next(row for row in stacked if row["part"] == 0)
+                found = [tuple(row[name] for name in sampled.arrays) for row in stacked if row["part"] == 1]
+            elif sampled is not None:
+                counted = self._execute(conn, rule, sampled.count).mappings().one()
+                # The counting statement collected the first violations (keys or whole sample rows).
+                found = list(zip(*(counted[name] or () for name in sampled.arrays), strict=True))
+            else:
+                counted = self._execute(conn, rule, plan.count).mappings().one()
             # violations first: with no threshold result to show, a summary shows the first figure
             figures = {k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted}
             if plan.derive is not None:
@@ -143,11 +158,13 @@ class DataChecker:
             sample: list[tuple[Any, ...]] = []
             finder = plan.violating if plan.violating is not None else plan.count
             sql = render_sql(finder, conn.dialect)
-            if plan.violating is not None and self.sample_size and figures.get("violations", 0) > 0:
-                fetched = self._execute(conn, rule, plan.violating.limit(self.sample_size))
-                # Plain str, not the dialect's quoted_name: results travel through pytest-xdist (execnet).
-                columns = [str.__str__(name) for name in fetched.keys()]
-                sample = [tuple(row) for row in fetched.fetchmany(self.sample_size)]
+            if sampled is not None:
+                if found and sampled.fetch is not None:
+                    columns, sample = self._sample(conn, rule, sampled.fetch(found))
+                elif found:
+                    columns, sample = list(sampled.columns), found
+            elif plan.violating is not None and self.sample_size and figures.get("violations", 0) > 0:
+                columns, sample = self._sample(conn, rule, plan.violating.limit(self.sample_size))
         result = RuleResult(
             rule=rule,
             figures=figures,
@@ -160,6 +177,12 @@ class DataChecker:
         )
         result.judge(thresholds if thresholds is not None else rule.effective_thresholds())
         return result
+
+    def _sample(self, conn: Connection, rule: Rule, statement: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+        fetched = self._execute(conn, rule, statement)
+        # Plain str, not the dialect's quoted_name: results travel through pytest-xdist (execnet).
+        columns = [str.__str__(name) for name in fetched.keys()]
+        return columns, [tuple(row) for row in fetched.fetchmany(self.sample_size)]
 
     def execute(
         self, conn: Connection, rule: Rule, statement: Any, params: Mapping[str, Any] | None = None

@@ -5,14 +5,16 @@ The same rules file (tests/shop_rules.toml) runs unchanged on all three backends
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.rulesfile import load_rules
-from pytest_prodgate.data.runner import DataChecker
+from pytest_prodgate.data.runner import DataChecker, render_sql
 from tests import data_shop
 
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
@@ -130,3 +132,30 @@ def test_result_survives_pytest_xdist_transport_when_samples_hold_database_types
     for rule in RULES:
         record = checker.run(rule).to_dict()
         assert loads(dumps(record)) == record, rule.id
+
+
+@pytest.mark.parametrize("sample_size", [1, 2])
+def test_sample_is_the_first_rows_of_the_shown_sql_when_violations_outnumber_it(
+    shop: tuple[sa.Engine, DataChecker], sample_size: int
+) -> None:
+    # On PostgreSQL unique, relationship and reconcile take the sample from the counting statement; it
+    # must be what the reproducing query (ORDER BY key) lists first, columns, order and types alike.
+    engine, checker = shop
+    data_shop.spoil(engine)
+    small = DataChecker(checker.engine, sample_size=sample_size)
+    compared = []
+    for rule in RULES:
+        result = small.run(rule)
+        if not result.finds_rows or not result.violations:
+            continue
+        with engine.connect() as conn:
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+            violating = rule.plan(Catalog(conn), now).violating
+            assert violating is not None and render_sql(violating, conn.dialect) == result.sql, rule.id
+            listed = conn.execute(violating)
+            expected_columns = [str(name) for name in listed.keys()]
+            expected = [tuple(row) for row in listed.fetchall()]
+        assert len(expected) == (len(data_shop.BAD_KEYS.get(rule.id, ())) or result.violations), rule.id
+        assert (result.sample_columns, result.sample) == (expected_columns, expected[:sample_size]), rule.id
+        compared.append(rule.kind)
+    assert {"unique", "relationship", "reconcile", "not_null", "no_future"} <= set(compared)
