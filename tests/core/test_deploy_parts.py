@@ -89,7 +89,8 @@ def test_only_one_of_many_takes_the_lock_when_they_race(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from pytest_prodgate.deploy.lock import DeployLock, LockHeld\n"
         "lock = DeployLock(Path(sys.argv[1]), sys.argv[2], 'shop')\n"
         "try:\n    lock.acquire()\nexcept LockHeld:\n    sys.exit(14)\n"
-        "while not Path(sys.argv[3]).exists():\n    import time; time.sleep(0.02)\n"
+        "import time\ndeadline = time.monotonic() + 120  # the test creates the release file; never hang if it died\n"
+        "while not Path(sys.argv[3]).exists() and time.monotonic() < deadline:\n    time.sleep(0.02)\n"
     )
     release = tmp_path / "release"
     racers = [subprocess.Popen([sys.executable, "-c", code, str(path), f"d{i}", str(release)]) for i in range(4)]
