@@ -7,8 +7,6 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ from pytest_prodgate.deploy.config import Email
 from pytest_prodgate.deploy.exitcodes import DeployExit
 from pytest_prodgate.deploy.notify import notify_email
 from tests.deploy_project import FAILING_READINESS, PY, Project, project, shop, step  # noqa: F401 (fixtures)
+from tests.watch_support import Mailbox
+from tests.watch_support import mailbox as smtp_mailbox
 
 
 def everything_under(folder: Path) -> dict[str, tuple[int, int]]:
@@ -151,30 +151,10 @@ def test_dry_run_notifies_nobody_when_webhooks_are_configured(
     assert received == []
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[int, Mailbox]]:
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=closed_port())
-    controller.start()
-    try:
-        yield controller.port, box
-    finally:
-        controller.stop()
+    with smtp_mailbox() as box:
+        yield box
 
 
 def test_email_tells_people_the_outcome_when_an_smtp_server_is_configured(
