@@ -114,20 +114,3 @@ def test_a_wrong_setting_is_a_usage_error_when_configured(pytester: pytest.Pytes
     result = pytester.runpytest()
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*performance*users*must be an integer*"])
-
-
-def test_a_dead_target_errors_the_gate_with_the_reason_when_nothing_listens(pytester: pytest.Pytester) -> None:
-    from tests.servers import free_port
-
-    pytester.makepyfile(
-        test_gates="""
-        import pytest
-
-        @pytest.mark.performance(thresholds=["p95 < 1s"])
-        def test_dead(load):
-            load.run(users=2, duration="30s")
-        """
-    )
-    result = pytester.runpytest("--base-url", f"http://127.0.0.1:{free_port()}")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*load run failed: target http://127.0.0.1:* is unreachable: connection refused*"])
