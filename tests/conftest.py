@@ -10,10 +10,27 @@ Skips inside pytester's inner runs belong to those runs and are not touched.
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 
+import httpcore  # noqa: F401 - imported once for the session, see below
 import pytest
+import trustme
 
 from tests.services import in_ci
+
+# httpx imports httpcore lazily, at its first request, and keeps httpcore's exception classes. When
+# that first request happens inside a pytester run, pytester drops httpcore from sys.modules
+# afterwards, and the next import makes new classes httpx no longer maps (a TLS failure then escapes
+# as httpcore.ConnectError). Importing it here keeps one httpcore for the whole session.
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
+    """A test certificate authority (trustme) and its certificate as a PEM bundle file."""
+    authority = trustme.CA()
+    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    return authority, bundle
 
 
 def _reason(longrepr: object) -> str:

@@ -12,7 +12,6 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpcore  # noqa: F401 - see below
 import pytest
 import trustme
 
@@ -21,11 +20,6 @@ from pytest_prodgate.health import AsyncProbe, Probe, ProbeFailed, RetryPolicy
 from pytest_prodgate.health.tls import check_certificate
 from pytest_prodgate.thresholds import parse_threshold
 from tests.health_support import App, serve, tls_server
-
-# httpx imports httpcore lazily, at its first request, and keeps httpcore's exception classes. When that
-# first request happens inside a pytester run, pytester drops httpcore from sys.modules afterwards; the
-# next import makes new classes that httpx no longer maps (a TLS failure then escapes as
-# httpcore.ConnectError). Importing it here, at collection, keeps one httpcore for the whole session.
 
 ONCE = RetryPolicy(attempts=1, deadline=20)
 
@@ -77,14 +71,6 @@ def test_an_absolute_url_is_requested_as_it_is_when_probed(app_url: tuple[App, s
     result = asyncio.run(AsyncProbe("http://127.0.0.1:9/elsewhere", policy=ONCE).get(f"{url}/status/204", status=204))
     assert result.status == 204
     assert app.paths[-1] == "/status/204"
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
-    authority = trustme.CA()
-    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    return authority, bundle
 
 
 def test_a_probe_verifies_against_a_ca_bundle_given_per_call(ca: tuple[trustme.CA, Path]) -> None:

@@ -276,14 +276,6 @@ def test_unknown_waiver_item_exits_4_naming_it_when_configured(pytester: pytest.
     result.stderr.fnmatch_lines(["ERROR: *waivers: unknown item 'hsts'*"])
 
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
-    authority = trustme.CA()
-    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    return authority, bundle
-
-
 def test_tls_fixture_records_days_left_and_fails_with_the_figure_when_expiring(
     pytester: pytest.Pytester, ca: tuple[trustme.CA, Path]
 ) -> None:

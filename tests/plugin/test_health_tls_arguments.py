@@ -5,26 +5,12 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-import httpcore  # noqa: F401 - see below
 import pytest
 import trustme
 
 from tests.health_support import tls_server
 
-# httpx imports httpcore lazily, at its first request, and keeps httpcore's exception classes. When that
-# first request happens inside a pytester run, pytester drops httpcore from sys.modules afterwards; the
-# next import makes new classes that httpx no longer maps (a TLS failure then escapes as
-# httpcore.ConnectError). Importing it here, at collection, keeps one httpcore for the whole session.
-
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
-    authority = trustme.CA()
-    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    return authority, bundle
 
 
 def test_probe_fixture_verifies_against_a_bundle_given_per_call_or_through_the_environment(
