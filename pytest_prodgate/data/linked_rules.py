@@ -17,12 +17,11 @@ from pytest_prodgate.data.rulebase import (
     ColumnsRule,
     Plan,
     Rule,
-    Sampled,
     count_if,
     counting,
     keyed_sample,
-    stacked_sample,
     violating_rows,
+    windowed_sample,
 )
 from pytest_prodgate.errors import ConfigError
 
@@ -140,17 +139,13 @@ class Reconcile(ColumnsRule):
             narrowed = narrow if keys == [parent_key] else None
             plain = counting(catalog.dialect, joined, predicate, where)
             sampled = keyed_sample(plain, predicate, keys, violating, narrowed)
-        elif catalog.dialect == "sqlite":
-            # No ordered aggregate: the child aggregate in a MATERIALIZED CTE, read for the figures and the sample.
-            materialized = compared(grouped.cte("recomputed").prefix_with("MATERIALIZED"))
-            values = list(violating_in(*materialized).selected_columns)
-            names = [str.__str__(c.name) for c in violating.selected_columns]
-            figures = [sa.func.count().label("rows"), count_if(catalog.dialect, materialized[1]).label("violations")]
-
-            def sampled(n: int) -> Sampled:
-                source, predicate, _ = materialized
-                return stacked_sample(source, figures, values, predicate, keys, n, names, where)
-
+        else:
+            # SQLite and MariaDB have no ordered aggregate: the violating query itself, the first n by key
+            # with count(*) OVER () for the violations (one child aggregate and join, as by hand), plus a
+            # count(*) of the parent table alone. SQLite, 10M rows: 11.3 + 0.2 s against 12.1 s by hand; a
+            # MATERIALIZED CTE read for both took 14.3 s.
+            rows = sa.select(sa.func.count().label("rows")).select_from(table)
+            sampled = windowed_sample(violating, rows.where(where) if where is not None else rows)
         return Plan(count=count, violating=violating, rate_name="mismatch_rate", sampled=sampled)
 
 
@@ -199,14 +194,15 @@ class Relationship(ColumnsRule):
         ).select_from(joined)
         if where is not None:
             counted = counted.where(where)
-        # Two statements, the sample only with violations: collecting the orphans' keys in the count
-        # (array_agg) makes it serial, which measured slower than the parallel count plus the sample
-        # (PostgreSQL, 10M rows, 100 orphans: 5.26-5.68 s against 4.92-5.20 s).
-        return Plan(
-            count=counted,
-            violating=violating_rows(table, orphan, where, keys, [child]),
-            rate_name="orphan_rate",
-        )
+        violating = violating_rows(table, orphan, where, keys, [child])
+        sampled = None
+        if catalog.dialect in ("postgresql", "mysql", "mariadb"):
+            # One anti-join for the violations and the sample (count(*) OVER () on the orphans, the first n
+            # by key), plus a count(*) of the child alone: PostgreSQL, 10M rows, 100 orphans: one join
+            # instead of the LEFT JOIN count and the anti-join for the sample (6.50 s against 3.44 s by hand).
+            rows = sa.select(sa.func.count().label("rows")).select_from(table)
+            sampled = windowed_sample(violating, rows.where(where) if where is not None else rows)
+        return Plan(count=counted, violating=violating, rate_name="orphan_rate", sampled=sampled)
 
 
 @dataclass(frozen=True)

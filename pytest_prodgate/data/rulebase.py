@@ -2,10 +2,11 @@
 
 ``Plan.count`` returns one row of figures; ``Plan.violating`` selects the offending rows with their
 key columns (the runner limits it to a sample and shows it in full as the SQL to reproduce).
-``Plan.sampled`` is the counting statement that also returns the first ``n`` violations from the same
-scan (PostgreSQL ``(array_agg(key ORDER BY key) FILTER (WHERE <violation>))[1:n]``, SQLite a
-``MATERIALIZED`` CTE read by a ``UNION ALL``), so a rule with violations does not scan its tables a
-second time for the sample.
+``Plan.sampled`` takes the first ``n`` violations from the statement that counts them, so a rule whose
+violations are expensive to find (a GROUP BY, a join) does not find them twice: either the counting
+statement collects them (PostgreSQL ``(array_agg(key ORDER BY key) FILTER (WHERE <violation>))[1:n]``),
+or the violating query, limited to ``n``, counts its whole result with ``count(*) OVER ()`` and a plain
+``count(*)`` of the table gives ``rows`` (``windowed_sample``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ __all__ = [
     "counting",
     "first_violations",
     "keyed_sample",
-    "stacked_sample",
     "sum_if",
+    "windowed_sample",
     "violating_rows",
 ]
 
@@ -45,16 +46,15 @@ class Sampled:
     the arrays hold keys and ``fetch(keys)`` selects those rows (a lookup by key, not a scan); without
     it the arrays are the sample itself, under the names ``columns``.
 
-    With ``stacked`` (SQLite, which has no ordered aggregate) ``count`` returns rows instead: the
-    first ``n`` violations (``part`` 1, their values under the names ``arrays``) and one row of figures
-    (``part`` 0), both read from one ``MATERIALIZED`` CTE.
+    With ``rows`` (``windowed_sample``) ``count`` is the violating query itself, limited to ``n``, each
+    row ending with ``count(*) OVER ()`` (the violations); ``rows`` is the plain ``count(*)`` of the table.
     """
 
     count: Any
     arrays: list[str]
     columns: list[str] = field(default_factory=list)
     fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None
-    stacked: bool = False
+    rows: sa.Select[Any] | None = None
 
 
 @dataclass
@@ -144,35 +144,17 @@ def first_violations(value: Any, predicate: Any, order: list[Any], n: int, name:
     return sa.type_coerce(collected, ARRAY(value.type))[1:n].label(name)
 
 
-def stacked_sample(
-    source: Any,
-    figures: list[Any],
-    values: list[Any],
-    predicate: Any,
-    order: list[Any],
-    n: int,
-    columns: list[str],
-    where: Any = None,
-) -> Sampled:
-    """``Sampled`` as rows: ``SELECT 1 AS part, <values> ... WHERE <violation> ORDER BY <order> LIMIT n``
-    ``UNION ALL SELECT 0 AS part, <figures>`` over ``source`` (a ``MATERIALIZED`` CTE: computed once)."""
-    arrays = [f"sample_{i}" for i in range(len(values))]
-    first = (
-        sa.select(
-            sa.literal(1).label("part"),
-            *(value.label(name) for value, name in zip(values, arrays, strict=True)),
-            *(sa.null().label(figure.name) for figure in figures),
-        )
-        .select_from(source)
-        .where(predicate, *([where] if where is not None else []))
-        .order_by(*order)
-        .limit(n)
-        .subquery("first_violations")
-    )
-    counted = sa.select(sa.literal(0), *(sa.null() for _ in arrays), *figures).select_from(source)
-    if where is not None:
-        counted = counted.where(where)
-    return Sampled(count=sa.union_all(sa.select(*first.c), counted), arrays=arrays, columns=columns, stacked=True)
+def windowed_sample(violating: sa.Select[Any], rows: sa.Select[Any]) -> Callable[[int], Sampled]:
+    """``Plan.sampled`` where finding the violations is the expensive part (an anti-join) and counting the
+    table is cheap: the violating query, ``ORDER BY key LIMIT n``, also counts its whole result with
+    ``count(*) OVER ()``, so the violations and the sample come from one join; ``rows`` is a ``count(*)``
+    of the table alone (one scan, no join)."""
+
+    def sampled(n: int) -> Sampled:
+        windowed = violating.add_columns(sa.func.count().over().label("prodgate_violations")).limit(n)
+        return Sampled(count=windowed, arrays=[], columns=[], rows=rows)
+
+    return sampled
 
 
 def keyed_sample(

@@ -31,7 +31,6 @@ from pytest_prodgate.data.rulebase import (
     count_if,
     counting,
     first_violations,
-    stacked_sample,
     sum_if,
     violating_rows,
 )
@@ -65,20 +64,18 @@ class Unique(ColumnsRule):
                 sa.func.max(keys[0]).label(f"last_{keys[0].name}"),
             ]
         violating = sa.select(*shown).where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
-        # PostgreSQL and SQLite: the groups also carry the sample's first/last key, and the counting
-        # statement returns the first duplicated groups (in key order) as the sample: one GROUP BY in all.
-        together = catalog.dialect in ("postgresql", "sqlite")
+        # PostgreSQL: the groups also carry the sample's first/last key, and the counting statement returns
+        # the first duplicated groups (in key order) as the sample: one GROUP BY in all. SQLite has no ordered
+        # aggregate; keeping the groups for a second read (a MATERIALIZED CTE) cost as much as grouping again
+        # (10M rows: 9.8 s against 4.7 s by hand), so it counts over the GROUP BY as it streams (5.3 s) and
+        # groups again for the sample only when there are duplicates.
+        together = catalog.dialect == "postgresql"
         grouped = sa.select(*cols, sa.func.count().label("copies"), *(shown[len(cols) + 1 :] if together else ()))
         grouped = grouped.select_from(table)
         if where is not None:
             grouped = grouped.where(where)
         grouped = grouped.group_by(*cols)
-        # SQLite has no ordered aggregate: the groups in a MATERIALIZED CTE, read for the figures and the sample.
-        groups = (
-            grouped.cte("groups").prefix_with("MATERIALIZED")
-            if catalog.dialect == "sqlite"
-            else grouped.subquery("groups")
-        )
+        groups = grouped.subquery("groups")
         # by position: a column may itself be called "copies"
         group_keys, copies, ends = (
             list(groups.c)[: len(cols)],
@@ -98,8 +95,6 @@ class Unique(ColumnsRule):
         values = [*group_keys, copies, *ends]
 
         def sampled(n: int) -> Sampled:
-            if catalog.dialect == "sqlite":
-                return stacked_sample(groups, figures, values, duplicated, group_keys, n, sample_names)
             arrays = [f"sample_{i}" for i in range(len(sample_names))]
             collected = [first_violations(v, duplicated, group_keys, n, a) for v, a in zip(values, arrays, strict=True)]
             return Sampled(count=count.add_columns(*collected), arrays=arrays, columns=sample_names)

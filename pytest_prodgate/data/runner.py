@@ -4,9 +4,10 @@
 the dialect's statement timeout (PostgreSQL ``SET LOCAL statement_timeout``, MariaDB/MySQL the session
 ``max_statement_time`` / ``max_execution_time``, SQLite a progress-handler deadline), reflects the
 tables the rule names, counts the violations and fetches at most ``sample_size`` offending rows.
-Where the rule plans ``sampled`` (``unique`` and ``reconcile`` on PostgreSQL and SQLite) the counting
-statement also returns the first violations (or their keys, then those rows by key); elsewhere, with
-violations, a second statement selects them (``violating`` limited to the sample size).
+Where the rule plans ``sampled`` (``unique`` on PostgreSQL, ``relationship`` and ``reconcile`` on every
+backend but SQLite's relationship) one statement both counts the violations and returns the first of
+them (or their keys, then those rows by key); elsewhere, with violations, a second statement selects
+them (``violating`` limited to the sample size).
 """
 
 from __future__ import annotations
@@ -132,11 +133,14 @@ class DataChecker:
             plan = rule.plan(catalog, now)
             sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
             found: list[tuple[Any, ...]] = []
-            if sampled is not None and sampled.stacked:
-                # Rows: the first violations (part 1) and the figures (part 0), from one statement.
-                stacked = self._execute(conn, rule, sampled.count).mappings().all()
-                counted = next(row for row in stacked if row["part"] == 0)
-                found = [tuple(row[name] for name in sampled.arrays) for row in stacked if row["part"] == 1]
+            if sampled is not None and sampled.rows is not None:
+                # The first violations, each carrying the count of all of them; then the table's row count.
+                windowed = self._execute(conn, rule, sampled.count)
+                sampled.columns = [str.__str__(name) for name in windowed.keys()][:-1]
+                listed = windowed.fetchall()
+                total = self._execute(conn, rule, sampled.rows).scalar_one()
+                counted = {"rows": total, "violations": listed[0][-1] if listed else 0}
+                found = [tuple(row[:-1]) for row in listed]
             elif sampled is not None:
                 counted = self._execute(conn, rule, sampled.count).mappings().one()
                 # The counting statement collected the first violations (keys or whole sample rows).
