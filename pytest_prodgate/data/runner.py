@@ -133,6 +133,7 @@ class DataChecker:
             plan = rule.plan(catalog, now)
             sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
             found: list[tuple[Any, ...]] = []
+            counted: Mapping[str, Any]
             if sampled is not None and sampled.rows is not None:
                 # The first violations, each carrying the count of all of them; then the table's row count.
                 windowed = self._execute(conn, rule, sampled.count)
@@ -148,7 +149,9 @@ class DataChecker:
             else:
                 counted = self._execute(conn, rule, plan.count).mappings().one()
             # violations first: with no threshold result to show, a summary shows the first figure
-            figures = {k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted}
+            figures: dict[str, float] = {
+                k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted
+            }
             if plan.derive is not None:
                 figures.update(plan.derive(dict(counted)))
             if plan.rate_name and "rows" in figures and "violations" in figures:
