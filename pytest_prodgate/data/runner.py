@@ -133,7 +133,7 @@ class DataChecker:
             plan = rule.plan(catalog, now)
             sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
             found: list[tuple[Any, ...]] = []
-            counted: Mapping[str, Any]
+            counted: Mapping[Any, Any]
             if sampled is not None and sampled.rows is not None:
                 # The first violations, each carrying the count of all of them; then the table's row count.
                 windowed = self._execute(conn, rule, sampled.count)
