@@ -47,7 +47,8 @@ class Sampled:
     it the arrays are the sample itself, under the names ``columns``.
 
     With ``rows`` (``windowed_sample``) ``count`` is the violating query itself, limited to ``n``, each
-    row ending with ``count(*) OVER ()`` (the violations); ``rows`` is the plain ``count(*)`` of the table.
+    row ending with the window aggregates named ``totals`` (``violations`` first, ``count(*) OVER ()``);
+    ``rows`` is the plain ``count(*)`` of the table.
     """
 
     count: Any
@@ -55,6 +56,7 @@ class Sampled:
     columns: list[str] = field(default_factory=list)
     fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None
     rows: sa.Select[Any] | None = None
+    totals: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -144,15 +146,16 @@ def first_violations(value: Any, predicate: Any, order: list[Any], n: int, name:
     return sa.type_coerce(collected, ARRAY(value.type))[1:n].label(name)
 
 
-def windowed_sample(violating: sa.Select[Any], rows: sa.Select[Any]) -> Callable[[int], Sampled]:
-    """``Plan.sampled`` where finding the violations is the expensive part (an anti-join) and counting the
-    table is cheap: the violating query, ``ORDER BY key LIMIT n``, also counts its whole result with
-    ``count(*) OVER ()``, so the violations and the sample come from one join; ``rows`` is a ``count(*)``
-    of the table alone (one scan, no join)."""
+def windowed_sample(violating: sa.Select[Any], rows: sa.Select[Any], **totals: Any) -> Callable[[int], Sampled]:
+    """``Plan.sampled`` where finding the violations is the expensive part (a join, a GROUP BY) and counting
+    the table is cheap: the violating query, ``ORDER BY key LIMIT n``, also counts its whole result with
+    ``count(*) OVER ()`` (and any other ``totals``, window aggregates over all its rows, by name), so the
+    violations and the sample come from one pass; ``rows`` is a ``count(*)`` of the table alone."""
 
     def sampled(n: int) -> Sampled:
-        windowed = violating.add_columns(sa.func.count().over().label("prodgate_violations")).limit(n)
-        return Sampled(count=windowed, arrays=[], columns=[], rows=rows)
+        over = {"violations": sa.func.count().over(), **totals}
+        windowed = violating.add_columns(*(value.label(f"prodgate_{name}") for name, value in over.items()))
+        return Sampled(count=windowed.limit(n), arrays=[], columns=[], rows=rows, totals=list(over))
 
     return sampled
 

@@ -137,11 +137,13 @@ class DataChecker:
             if sampled is not None and sampled.rows is not None:
                 # The first violations, each carrying the count of all of them; then the table's row count.
                 windowed = self._execute(conn, rule, sampled.count)
-                sampled.columns = [str.__str__(name) for name in windowed.keys()][:-1]
+                width = len(windowed.keys()) - len(sampled.totals)
+                sampled.columns = [str.__str__(name) for name in windowed.keys()][:width]
                 listed = windowed.fetchall()
-                total = self._execute(conn, rule, sampled.rows).scalar_one()
-                counted = {"rows": total, "violations": listed[0][-1] if listed else 0}
-                found = [tuple(row[:-1]) for row in listed]
+                totals = listed[0][width:] if listed else [0] * len(sampled.totals)
+                counted = dict(zip(sampled.totals, totals, strict=True))
+                counted["rows"] = self._execute(conn, rule, sampled.rows).scalar_one()
+                found = [tuple(row[:width]) for row in listed]
             elif sampled is not None:
                 counted = self._execute(conn, rule, sampled.count).mappings().one()
                 # The counting statement collected the first violations (keys or whole sample rows).
