@@ -208,6 +208,7 @@ def measure(
         engine = sa.create_engine(url)
         expected = expected_violations(rows)
         with DataChecker(url, sample_size=10, statement_timeout=3600) as checker, engine.connect() as conn:
+            before = rss_mb()  # seeded and connected: what the rules add from here is theirs
             for kind, options in RULES:
                 if kind not in kinds:
                     continue
@@ -226,6 +227,12 @@ def measure(
                       f"  x{seconds / hand if hand else 0:5.2f}  violations {result.violations:>4}"
                       f"  rss {row['rss']:6.1f} MB", flush=True)  # fmt: skip
         engine.dispose()
+        if out:
+            most = max(row["rss"] for row in out)
+            print(f"  {backend:10} {rows:>10,} RSS before the first rule {before:.1f} MB, after it {out[0]['rss']:.1f} "
+                  f"MB, at most {most:.1f} MB after a rule (+{most - out[0]['rss']:.1f} MB)", flush=True)  # fmt: skip
+            for row in out:
+                row["rss_before"] = before
         spec = {
             "backend": backend,
             "url": url.replace("+psycopg", "+psycopg2") if backend == "postgresql" else url,
@@ -264,8 +271,8 @@ def machine() -> str:
     memory = psutil.virtual_memory().total / 1024**3
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{platform.node()}: {platform.processor() or platform.machine()}, {psutil.cpu_count()} cores shared with "
-        f"other engineers' test runs (load average {load} at the end), {memory:.0f} GiB RAM, "
+        f"{platform.node()}: {platform.processor() or platform.machine()}, {psutil.cpu_count()} cores "
+        f"(load average {load} at the end), {memory:.0f} GiB RAM, "
         f"Python {platform.python_version()}, SQLAlchemy {sa.__version__}"
     )
 
@@ -322,7 +329,16 @@ def main() -> None:
               f"{peer_cells} |")  # fmt: skip
     print()
     for rows, (before, after) in flat.items():
-        print(f"Python peak RSS over the {rows:,}-row runs: {before:.1f} -> {after:.1f} MB (+{after - before:.1f} MB)")
+        print(f"Python peak RSS over the {rows:,}-row runs (seeding included): {before:.1f} -> {after:.1f} MB "
+              f"(+{after - before:.1f} MB)")  # fmt: skip
+    for backend in args.backends:
+        for rows in args.rows:
+            mine = [r for r in results if r["backend"] == backend and r["rows"] == rows]
+            if mine:
+                before, first, most = mine[0]["rss_before"], mine[0]["rss"], max(r["rss"] for r in mine)
+                print(f"RSS of the prodgate runs, {backend} {rows:,} rows: {before:.1f} MB before the first rule "
+                      f"(connected), {first:.1f} MB after it, at most {most:.1f} MB after any (+{most - first:.1f} MB "
+                      "over the runs after the first)")  # fmt: skip
     print(
         f"RSS at start {start_rss:.1f} MB (peak {start_peak:.1f}), at end {rss_mb():.1f} MB (peak {peak_rss_mb():.1f})"
     )

@@ -108,7 +108,19 @@ def on_disk(project: Project, deployment_id: str) -> dict[str, Any]:
 def test_nothing_is_lost_when_the_deploy_is_killed_during_a_step(project: Project, step: str) -> None:
     marker = project.root / block_in(project, step)
     running = project.start_deploy("--quiet")
-    wait_until(lambda: marker.exists() or running.poll() is not None, f"the {step} step's marker")
+
+    def in_flight_pid_recorded() -> bool:
+        # The deploy records the command's pid when its supervisor reports it (a poll of 50 ms); on a busy
+        # machine the command can write its marker first. Kill once both are there (the process group is
+        # recorded before the command starts, so an earlier kill still stops everything).
+        records = project.records()
+        commands = records[0]["steps"][-1].get("commands", []) if records and records[0]["steps"] else []
+        return bool(commands) and isinstance(commands[-1].get("pid"), int)
+
+    wait_until(
+        lambda: (marker.exists() and in_flight_pid_recorded()) or running.poll() is not None,
+        f"the {step} step's marker and its pid in the record",
+    )
     assert running.poll() is None, running.communicate()[0]
     grandchild = int(marker.read_text())
 
