@@ -5,7 +5,8 @@ For every backend (SQLite, PostgreSQL, MariaDB) and size (1M and 10M rows by def
 100,000), then times, per rule type:
 
 - prodgate: ``DataChecker.run(rule)`` (median of ``--repeat``), with this process's RSS after it;
-- hand: the best hand-written SQL for the same check (``HAND_SQL``), its rows fetched (median of ``--repeat``);
+- hand: the best hand-written SQL for the same check (``HAND_SQL``), its rows fetched (median of ``--repeat``,
+  run alternately with prodgate's);
 - dbt (``dbt test`` with dbt-postgres), Great Expectations and Soda Core: the peer's matching check,
   each in its own venv under ``~/.cache/prodgate-bench`` (``benchmarks/data_rules_peers.py``),
   median of ``--peer-repeat``.
@@ -174,6 +175,10 @@ def seeded(backend: str, rows: int) -> Iterator[tuple[str, str | None]]:
                 url = sa.make_url(MARIADB_URL).set(database=name)
             for statement in statements:
                 conn.exec_driver_sql(statement.replace("%", "%%"))
+            if backend == "postgresql":
+                # Write the seeded pages out now: otherwise the checkpoint spreads those writes over the
+                # next minutes, under whichever queries run first.
+                conn.exec_driver_sql("CHECKPOINT")
         yield url.render_as_string(hide_password=False), name
     finally:
         with admin.connect() as conn:
@@ -189,6 +194,19 @@ def timed(repeat: int, call: Callable[[], Any]) -> tuple[float, Any]:
         result = call()
         seconds.append(time.perf_counter() - started)
     return statistics.median(seconds), result
+
+
+def timed_pair(repeat: int, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[float, Any, float, Any]:
+    """Both calls ``repeat`` times, alternating (first, second, first, ...), so a machine that slows down or
+    speeds up during the runs (a checkpoint, another process) weighs on both alike; their medians."""
+    runs: tuple[list[float], list[float]] = ([], [])
+    results: list[Any] = [None, None]
+    for _ in range(repeat):
+        for i, call in enumerate((first, second)):
+            started = time.perf_counter()
+            results[i] = call()
+            runs[i].append(time.perf_counter() - started)
+    return statistics.median(runs[0]), results[0], statistics.median(runs[1]), results[1]
 
 
 def hand_sql(kind: str, backend: str, cutoff: dt.datetime) -> str:
@@ -213,9 +231,12 @@ def measure(
                 if kind not in kinds:
                     continue
                 rule = make_rule(kind, dict(options))
-                seconds, result = timed(repeat, lambda rule=rule: checker.run(rule))
                 sql = hand_sql(kind, backend, cutoff)
-                hand, found = timed(repeat, lambda sql=sql: conn.exec_driver_sql(sql.replace("%", "%%")).fetchall())
+                seconds, result, hand, found = timed_pair(
+                    repeat,
+                    lambda rule=rule: checker.run(rule),
+                    lambda sql=sql: conn.exec_driver_sql(sql.replace("%", "%%")).fetchall(),
+                )
                 if kind in expected and result.violations != expected[kind]:
                     print(f"  ! {kind}: prodgate found {result.violations}, the seed planted {expected[kind]}")
                 row = {
