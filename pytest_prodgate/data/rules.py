@@ -137,6 +137,14 @@ class AcceptedValues(ColumnsRule):
     def describe(self) -> str:
         return f"values outside {list(self.values)} in {self.column_text}"
 
+    def check_options(self) -> None:
+        # ``x NOT IN ('a', NULL)`` is never true in SQL: one null among the values would pass every row.
+        if any(value is None for value in self.values):
+            raise ConfigError(
+                f"values {list(self.values)} hold a null, which would make the rule pass every row "
+                "(NULLs are never judged by accepted_values; add a not_null rule for them)"
+            )
+
     def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
         values = list(self.values)
         return self._row_plan(

@@ -155,6 +155,21 @@ def test_yaml_mistake_names_its_line_when_a_key_is_unknown(tmp_path: Path) -> No
     )
 
 
+def test_null_among_accepted_values_is_a_mistake_when_yaml_writes_one(tmp_path: Path) -> None:
+    # In SQL ``status NOT IN ('paid', NULL)`` is never true: the rule would pass every row.
+    path = _write(
+        tmp_path,
+        "data.yml",
+        "rules:\n  - type: accepted_values\n    table: orders\n    column: status\n    values: [paid, null]\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_rules(path)
+    assert str(caught.value) == (
+        f"{path}:2: rule #1 (accepted_values on orders): values ['paid', None] hold a null, which would make "
+        "the rule pass every row (NULLs are never judged by accepted_values; add a not_null rule for them)"
+    )
+
+
 def test_missing_file_is_named_when_the_rules_file_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_rules(tmp_path / "nope.toml")
