@@ -139,7 +139,7 @@ class Reconcile(ColumnsRule):
             narrowed = narrow if keys == [parent_key] else None
             plain = counting(catalog.dialect, joined, predicate, where)
             sampled = keyed_sample(plain, predicate, keys, violating, narrowed)
-        else:
+        elif catalog.window_functions:
             # SQLite and MariaDB have no ordered aggregate: the violating query itself, the first n by key
             # with count(*) OVER () for the violations (one child aggregate and join, as by hand), plus a
             # count(*) of the parent table alone. SQLite, 10M rows: 11.3 + 0.2 s against 12.1 s by hand; a
@@ -196,7 +196,7 @@ class Relationship(ColumnsRule):
             counted = counted.where(where)
         violating = violating_rows(table, orphan, where, keys, [child])
         sampled = None
-        if catalog.dialect in ("postgresql", "mysql", "mariadb"):
+        if catalog.dialect in ("postgresql", "mysql", "mariadb") and catalog.window_functions:
             # One anti-join for the violations and the sample (count(*) OVER () on the orphans, the first n
             # by key), plus a count(*) of the child alone: PostgreSQL, 10M rows, 100 orphans: one join
             # instead of the LEFT JOIN count and the anti-join for the sample (6.50 s against 3.44 s by hand).

@@ -81,6 +81,18 @@ class Catalog:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
+    @property
+    def window_functions(self) -> bool:
+        """Whether the database runs ``count(*) OVER ()``: SQLite 3.25, MariaDB 10.2 and MySQL 8 added them;
+        PostgreSQL has them in every supported release."""
+        dialect = self.conn.dialect
+        version = tuple(v for v in (dialect.server_version_info or ()) if isinstance(v, int))
+        if dialect.name == "sqlite":
+            return version >= (3, 25)
+        if dialect.name in ("mysql", "mariadb"):
+            return version >= ((10, 2) if getattr(dialect, "_is_mariadb", False) else (8, 0))
+        return True
+
     def table(self, name: str, what: str = "table") -> sa.Table:
         """The reflected table ``name`` (``schema.table`` allowed); a missing one is a ``ConfigError``."""
         if name in self._tables:

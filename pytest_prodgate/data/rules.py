@@ -105,8 +105,10 @@ class Unique(ColumnsRule):
             rows = float(row["rows"] or 0)
             return {"duplicate_rate": float(row["duplicate_rows"] or 0) / rows if rows else 0.0}
 
-        sampled: Callable[[int], Sampled] = collected_sample
-        if not together:
+        sampled: Callable[[int], Sampled] | None = collected_sample
+        if not together and not catalog.window_functions:
+            sampled = None  # an old MySQL or SQLite: the count, then the violating GROUP BY for the sample
+        elif not together:
             rows = sa.select(sa.func.count().label("rows")).select_from(table)
             extra = sa.func.sum(sa.func.count() - 1).over()
             sampled = windowed_sample(violating, rows.where(where) if where is not None else rows, duplicate_rows=extra)

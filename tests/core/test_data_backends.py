@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from pytest_prodgate.data.names import Catalog
+from pytest_prodgate.data.result import RuleResult
 from pytest_prodgate.data.rulesfile import load_rules
 from pytest_prodgate.data.runner import DataChecker, render_sql
 from tests import data_shop
@@ -59,6 +60,31 @@ def test_every_rule_finds_exactly_the_bad_rows_when_they_are_seeded(shop: tuple[
     assert keys == data_shop.BAD_KEYS
     failed = {rid for rid, r in results.items() if not r.passed}
     assert failed == {rid for rid, n in data_shop.BAD_COUNTS.items() if n}
+
+
+def test_every_rule_finds_the_same_rows_when_the_database_has_no_window_functions(
+    shop: tuple[sa.Engine, DataChecker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite before 3.25, MariaDB before 10.2 and MySQL before 8 have no count(*) OVER (): unique, relationship
+    # and reconcile then count in one statement and select the sample in another, with the same results.
+    engine, checker = shop
+    data_shop.spoil(engine)
+    windowed = {rule.id: checker.run(rule) for rule in RULES}
+    monkeypatch.setattr(Catalog, "window_functions", property(lambda self: False))
+    with engine.connect() as conn:
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        plans = [rule.plan(Catalog(conn), now) for rule in RULES]
+    assert [plan.sampled(1).rows for plan in plans if plan.sampled is not None] == [None] * sum(
+        plan.sampled is not None for plan in plans
+    )  # no plan counts with a window any more
+    plain = {rule.id: checker.run(rule) for rule in RULES}
+    assert {rid: r.violations for rid, r in plain.items()} == data_shop.BAD_COUNTS
+
+    def shown(result: RuleResult) -> tuple[dict[str, float], list[str], list[tuple[object, ...]]]:
+        figures = {k: v for k, v in result.figures.items() if k != "newest_age"}  # moves with the clock
+        return figures, result.sample_columns, result.sample
+
+    assert {rid: shown(r) for rid, r in plain.items()} == {rid: shown(r) for rid, r in windowed.items()}
 
 
 def test_fixing_the_bad_rows_makes_every_rule_pass_again_when_rerun(shop: tuple[sa.Engine, DataChecker]) -> None:
