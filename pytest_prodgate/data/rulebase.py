@@ -27,6 +27,7 @@ __all__ = [
     "Rule",
     "Sampled",
     "count_if",
+    "counted_rows",
     "counting",
     "first_violations",
     "keyed_sample",
@@ -146,11 +147,24 @@ def first_violations(value: Any, predicate: Any, order: list[Any], n: int, name:
     return sa.type_coerce(collected, ARRAY(value.type))[1:n].label(name)
 
 
-def windowed_sample(violating: sa.Select[Any], rows: sa.Select[Any], **totals: Any) -> Callable[[int], Sampled]:
+def counted_rows(table: Any, where: Any) -> sa.Select[Any]:
+    """``SELECT count(*) AS rows FROM <table> [WHERE <where>]``."""
+    statement = sa.select(sa.func.count().label("rows")).select_from(table)
+    return statement.where(where) if where is not None else statement
+
+
+def windowed_sample(
+    catalog: Catalog, violating: sa.Select[Any], table: Any, where: Any, **totals: Any
+) -> Callable[[int], Sampled] | None:
     """``Plan.sampled`` where finding the violations is the expensive part (a join, a GROUP BY) and counting
     the table is cheap: the violating query, ``ORDER BY key LIMIT n``, also counts its whole result with
     ``count(*) OVER ()`` (and any other ``totals``, window aggregates over all its rows, by name), so the
-    violations and the sample come from one pass; ``rows`` is a ``count(*)`` of the table alone."""
+    violations and the sample come from one pass; ``rows`` is a ``count(*)`` of the table alone.
+
+    None where the database has no window functions: the rule then counts, and selects the sample apart."""
+    if not catalog.window_functions:
+        return None
+    rows = counted_rows(table, where)
 
     def sampled(n: int) -> Sampled:
         over = {"violations": sa.func.count().over(), **totals}

@@ -29,6 +29,7 @@ from pytest_prodgate.data.rulebase import (
     Rule,
     Sampled,
     count_if,
+    counted_rows,
     counting,
     first_violations,
     sum_if,
@@ -106,12 +107,9 @@ class Unique(ColumnsRule):
             return {"duplicate_rate": float(row["duplicate_rows"] or 0) / rows if rows else 0.0}
 
         sampled: Callable[[int], Sampled] | None = collected_sample
-        if not together and not catalog.window_functions:
-            sampled = None  # an old MySQL or SQLite: the count, then the violating GROUP BY for the sample
-        elif not together:
-            rows = sa.select(sa.func.count().label("rows")).select_from(table)
+        if not together:
             extra = sa.func.sum(sa.func.count() - 1).over()
-            sampled = windowed_sample(violating, rows.where(where) if where is not None else rows, duplicate_rows=extra)
+            sampled = windowed_sample(catalog, violating, table, where, duplicate_rows=extra)
         return Plan(count=count, violating=violating, derive=derive, rate_name=None, sampled=sampled)
 
 
@@ -339,11 +337,7 @@ class RowCount(Rule):
         return tuple(bounds) or ("rows >= 1",)
 
     def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
-        table = catalog.table(self.table)
-        count = sa.select(sa.func.count().label("rows")).select_from(table)
-        where = self._filter()
-        if where is not None:
-            count = count.where(where)
+        count = counted_rows(catalog.table(self.table), self._filter())
 
         def derive(row: Mapping[str, Any]) -> Figures:
             rows = int(row["rows"])

@@ -4,10 +4,10 @@
 the dialect's statement timeout (PostgreSQL ``SET LOCAL statement_timeout``, MariaDB/MySQL the session
 ``max_statement_time`` / ``max_execution_time``, SQLite a progress-handler deadline), reflects the
 tables the rule names, counts the violations and fetches at most ``sample_size`` offending rows.
-Where the rule plans ``sampled`` (``unique`` on PostgreSQL, ``relationship`` and ``reconcile`` on every
-backend but SQLite's relationship) one statement both counts the violations and returns the first of
-them (or their keys, then those rows by key); elsewhere, with violations, a second statement selects
-them (``violating`` limited to the sample size).
+Where the rule plans ``sampled`` (``unique`` and ``reconcile`` everywhere, ``relationship`` but on
+SQLite) one statement both counts the violations and returns the first of them (or their keys, then
+those rows by key); elsewhere, with violations, a second statement selects them (``violating``
+limited to the sample size).
 """
 
 from __future__ import annotations
