@@ -32,6 +32,7 @@ from pytest_prodgate.data.rulebase import (
     counted_rows,
     counting,
     first_violations,
+    lean_counts,
     sum_if,
     violating_rows,
     windowed_sample,
@@ -214,10 +215,13 @@ class Expression(Rule):
         predicate = sa.literal_column(f"NOT ({expression})", sa.Boolean)
         where = self._filter()
         shown = [c for c in table.columns][:8]
+        violating = violating_rows(table, predicate, where, keys, shown)
         return Plan(
             count=counting(catalog.dialect, table, predicate, where),
-            violating=violating_rows(table, predicate, where, keys, shown),
+            violating=violating,
             rate_name="failure_rate",
+            rows_when_read=True,
+            lean=lean_counts(catalog, table, predicate, where, violating, keys),
         )
 
 

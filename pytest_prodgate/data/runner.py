@@ -4,6 +4,8 @@
 the dialect's statement timeout (PostgreSQL ``SET LOCAL statement_timeout``, MariaDB/MySQL the session
 ``max_statement_time`` / ``max_execution_time``, SQLite a progress-handler deadline), reflects the
 tables the rule names, counts the violations and fetches at most ``sample_size`` offending rows.
+A rule with a rate counts its table's rows only when a threshold reads ``rows`` or a rate; without
+them a row rule takes its violations and sample in one pass over the offending rows (``Lean``).
 Where the rule plans ``sampled`` (``unique`` and ``reconcile`` everywhere, ``relationship`` but on
 SQLite) one statement both counts the violations and returns the first of them (or their keys, then
 those rows by key); elsewhere, with violations, a second statement selects them (``violating``
@@ -25,14 +27,18 @@ from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_T
 from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.query import StatementCheck
 from pytest_prodgate.data.result import RuleResult
+from pytest_prodgate.data.rulebase import Plan
 from pytest_prodgate.data.rules import Rule
 from pytest_prodgate.dsn import connection_failure, normalize_database_url
 from pytest_prodgate.errors import ConfigError, RuleTimeout, TargetError
 from pytest_prodgate.redact import mask_url
+from pytest_prodgate.thresholds import parse_thresholds
 
 __all__ = ["DEFAULT_SAMPLE_SIZE", "DEFAULT_STATEMENT_TIMEOUT", "DataChecker", "RuleTimeout", "render_sql"]
 
 CONNECT_TIMEOUT = 10
+# At most this many offending rows are counted by the one-pass window; past it, a count and a sample.
+WINDOW_CAP = 10_000
 # SQLite calls the progress handler every this many virtual-machine instructions.
 _SQLITE_PROGRESS_STEPS = 20_000
 
@@ -84,6 +90,8 @@ class DataChecker:
         if statement_timeout <= 0:
             raise ConfigError(f"statement_timeout must be > 0, got {statement_timeout}")
         self.sample_size = sample_size
+        # A row rule's one-pass count stops buffering offending rows here (see ``Lean``).
+        self.window_cap = WINDOW_CAP
         self.statement_timeout = float(statement_timeout)
         if isinstance(url, Engine):
             self.engine = url
@@ -126,54 +134,28 @@ class DataChecker:
         """
         if isinstance(rule, StatementCheck):
             return rule.measure(self, thresholds)
+        judged = tuple(thresholds if thresholds is not None else rule.effective_thresholds())
+        read = {t.figure for t in parse_thresholds(list(judged), where=f"rule {rule.id!r} thresholds")}
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
         started = time.monotonic()
         with self._session() as conn:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
-            sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
-            found: list[tuple[Any, ...]] = []
-            counted: Mapping[Any, Any]
-            if sampled is not None and sampled.rows is not None:
-                # The first violations, each carrying the count of all of them; then the table's row count.
-                windowed = self._execute(conn, rule, sampled.count)
-                width = len(windowed.keys()) - len(sampled.totals)
-                sampled.columns = [str.__str__(name) for name in windowed.keys()][:width]
-                listed = windowed.fetchall()
-                totals = listed[0][width:] if listed else [0] * len(sampled.totals)
-                counted = dict(zip(sampled.totals, totals, strict=True))
-                counted["rows"] = self._execute(conn, rule, sampled.rows).scalar_one()
-                found = [tuple(row[:width]) for row in listed]
-            elif sampled is not None:
-                counted = self._execute(conn, rule, sampled.count).mappings().one()
-                # The counting statement collected the first violations (keys or whole sample rows).
-                found = list(zip(*(counted[name] or () for name in sampled.arrays), strict=True))
-            else:
-                counted = self._execute(conn, rule, plan.count).mappings().one()
-            # violations first: with no threshold result to show, a summary shows the first figure
-            figures: dict[str, float] = {
-                k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted
-            }
-            if plan.derive is not None:
-                figures.update(plan.derive(dict(counted)))
-            if plan.rate_name and "rows" in figures and "violations" in figures:
-                rows = figures["rows"]
-                figures[plan.rate_name] = figures["violations"] / rows if rows else 0.0
-            if plan.violating is not None and "rows" in figures and "violations" in figures:
-                figures.setdefault(
-                    "violation_rate", figures["violations"] / figures["rows"] if figures["rows"] else 0.0
-                )
+            rated = {"rows", "violation_rate", *([plan.rate_name] if plan.rate_name else [])}
+            lean = plan.rows_when_read and not (read & rated)
             columns: list[str] = []
             sample: list[tuple[Any, ...]] = []
             finder = plan.violating if plan.violating is not None else plan.count
             sql = render_sql(finder, conn.dialect)
-            if sampled is not None:
-                if found and sampled.fetch is not None:
-                    columns, sample = self._sample(conn, rule, sampled.fetch(found))
-                elif found:
-                    columns, sample = list(sampled.columns), found
-            elif plan.violating is not None and self.sample_size and figures.get("violations", 0) > 0:
-                columns, sample = self._sample(conn, rule, plan.violating.limit(self.sample_size))
+            if lean and plan.lean is not None:
+                violations, columns, sample = self._lean(conn, rule, plan)
+                figures: dict[str, float] = {"violations": float(violations)}
+            else:
+                figures, columns, sample = self._counted(conn, rule, plan, count_rows=not lean)
+        if lean:
+            # Nobody reads them, and a figure computed on one backend and not on another would only confuse.
+            for name in rated:
+                figures.pop(name, None)
         result = RuleResult(
             rule=rule,
             figures=figures,
@@ -184,8 +166,71 @@ class DataChecker:
             finds_rows=plan.violating is not None,
             duration=time.monotonic() - started,
         )
-        result.judge(thresholds if thresholds is not None else rule.effective_thresholds())
+        result.judge(judged)
         return result
+
+    def _lean(self, conn: Connection, rule: Rule, plan: Plan) -> tuple[int, list[str], list[tuple[Any, ...]]]:
+        """Violations and the sample of a row rule without counting the table's rows (``Plan.lean``)."""
+        assert plan.lean is not None and plan.violating is not None
+        n = self.sample_size
+        if n and plan.lean.first is not None:
+            windowed = self._execute(conn, rule, plan.lean.first(n, self.window_cap))
+            names = [str.__str__(name) for name in windowed.keys()][:-1]
+            listed = windowed.fetchall()
+            violations = int(listed[0][-1]) if listed else 0
+            if violations < self.window_cap:
+                return violations, names, [tuple(row[:-1]) for row in listed]
+        violations = int(self._execute(conn, rule, plan.lean.count).scalar_one())
+        if not (n and violations):
+            return violations, [], []
+        columns, sample = self._sample(conn, rule, plan.violating.limit(n))
+        return violations, columns, sample
+
+    def _counted(
+        self, conn: Connection, rule: Rule, plan: Plan, *, count_rows: bool
+    ) -> tuple[dict[str, float], list[str], list[tuple[Any, ...]]]:
+        """The figures of ``plan.count`` (or of its sampled form) and the sample."""
+        sampled = plan.sampled(self.sample_size) if plan.sampled is not None and self.sample_size else None
+        found: list[tuple[Any, ...]] = []
+        counted: Mapping[Any, Any]
+        if sampled is not None and sampled.rows is not None:
+            # The first violations, each carrying the count of all of them; then the table's row count.
+            windowed = self._execute(conn, rule, sampled.count)
+            width = len(windowed.keys()) - len(sampled.totals)
+            sampled.columns = [str.__str__(name) for name in windowed.keys()][:width]
+            listed = windowed.fetchall()
+            totals = listed[0][width:] if listed else [0] * len(sampled.totals)
+            counted = dict(zip(sampled.totals, totals, strict=True))
+            if count_rows:
+                counted["rows"] = self._execute(conn, rule, sampled.rows).scalar_one()
+            found = [tuple(row[:width]) for row in listed]
+        elif sampled is not None:
+            counted = self._execute(conn, rule, sampled.count).mappings().one()
+            # The counting statement collected the first violations (keys or whole sample rows).
+            found = list(zip(*(counted[name] or () for name in sampled.arrays), strict=True))
+        else:
+            counted = self._execute(conn, rule, plan.count).mappings().one()
+        # violations first: with no threshold result to show, a summary shows the first figure
+        figures: dict[str, float] = {
+            k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted
+        }
+        if plan.derive is not None:
+            figures.update(plan.derive(dict(counted)))
+        if plan.rate_name and "rows" in figures and "violations" in figures:
+            rows = figures["rows"]
+            figures[plan.rate_name] = figures["violations"] / rows if rows else 0.0
+        if plan.violating is not None and "rows" in figures and "violations" in figures:
+            figures.setdefault("violation_rate", figures["violations"] / figures["rows"] if figures["rows"] else 0.0)
+        columns: list[str] = []
+        sample: list[tuple[Any, ...]] = []
+        if sampled is not None:
+            if found and sampled.fetch is not None:
+                columns, sample = self._sample(conn, rule, sampled.fetch(found))
+            elif found:
+                columns, sample = list(sampled.columns), found
+        elif plan.violating is not None and self.sample_size and figures.get("violations", 0) > 0:
+            columns, sample = self._sample(conn, rule, plan.violating.limit(self.sample_size))
+        return figures, columns, sample
 
     def _sample(self, conn: Connection, rule: Rule, statement: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
         fetched = self._execute(conn, rule, statement)

@@ -6,6 +6,7 @@ The same rules file (tests/shop_rules.toml) runs unchanged on all three backends
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,6 +86,49 @@ def test_every_rule_finds_the_same_rows_when_the_database_has_no_window_function
         return figures, result.sample_columns, result.sample
 
     assert {rid: shown(r) for rid, r in plain.items()} == {rid: shown(r) for rid, r in windowed.items()}
+
+
+ROW_RULES = ("accepted_values", "expression", "no_future", "not_null", "range")
+ROWS_COUNTED = re.compile(r"\bAS [`\"]?rows\b", re.IGNORECASE)
+
+
+def test_rows_and_rates_are_counted_only_when_a_threshold_reads_them(shop: tuple[sa.Engine, DataChecker]) -> None:
+    # Counting every row of a big table costs as much as finding the bad ones: a rule with a rate counts
+    # its table only when a threshold reads rows or the rate, and finds the same violations and sample.
+    engine, checker = shop
+    data_shop.spoil(engine)
+    sent: list[str] = []
+    sa.event.listen(checker.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    with engine.connect() as conn:
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        rated = [rule for rule in RULES if rule.plan(Catalog(conn), now).rows_when_read]
+    assert sorted({rule.kind for rule in rated}) == [
+        "accepted_values", "expression", "no_future", "not_null", "range", "reconcile", "relationship",
+    ]  # fmt: skip
+
+    def seen(result: RuleResult) -> tuple[int, list[str], list[tuple[object, ...]]]:
+        return result.violations, result.sample_columns, result.sample
+
+    for rule in rated:
+        sent.clear()
+        lean = checker.run(rule)
+        lean_sent, sent[:] = list(sent), []
+        assert (rule.id, sorted(lean.figures)) == (rule.id, ["violations"])
+        read = checker.run(rule, thresholds=(*rule.effective_thresholds(), "rows >= 0"))
+        assert {"rows", "violation_rate"} <= set(read.figures)
+        # No statement of the lean run counts the table (relationship: beside its windowed anti-join; on
+        # SQLite it counts in its one LEFT JOIN statement, as reconcile does in its one join).
+        if rule.kind in ROW_RULES or (rule.kind == "relationship" and checker.engine.dialect.name != "sqlite"):
+            assert (rule.id, [s for s in lean_sent if ROWS_COUNTED.search(s)]) == (rule.id, [])
+            assert any(ROWS_COUNTED.search(s) for s in sent)
+        assert (rule.id, seen(read)) == (rule.id, seen(lean))
+        assert lean.violations == data_shop.BAD_COUNTS[rule.id]
+        # Past the window's cap (a column gone wholly NULL), a count and a sample apart: the same result.
+        checker.window_cap = 1
+        try:
+            assert (rule.id, seen(checker.run(rule))) == (rule.id, seen(lean))
+        finally:
+            checker.window_cap = DataChecker(engine).window_cap
 
 
 def test_fixing_the_bad_rows_makes_every_rule_pass_again_when_rerun(shop: tuple[sa.Engine, DataChecker]) -> None:
