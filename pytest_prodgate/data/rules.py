@@ -148,9 +148,9 @@ class AcceptedValues(ColumnsRule):
 
     def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
         values = list(self.values)
-        return self._row_plan(
-            catalog, "invalid_rate", lambda cols: sa.and_(cols[0].isnot(None), sa.not_(cols[0].in_(values)))
-        )
+
+        # NULL NOT IN (...) is NULL, never a violation (``values`` is never empty): no IS NOT NULL per row.
+        return self._row_plan(catalog, "invalid_rate", lambda cols: sa.not_(cols[0].in_(values)))
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,8 @@ class Range(ColumnsRule):
                 outside.append(col < self.min if self.inclusive else col <= self.min)
             if self.max is not None:
                 outside.append(col > self.max if self.inclusive else col >= self.max)
-            return sa.and_(col.isnot(None), sa.or_(*outside))
+            # A comparison with NULL is NULL, never a violation: no IS NOT NULL per row.
+            return sa.or_(*outside)
 
         return self._row_plan(catalog, "out_of_range_rate", violation)
 
