@@ -90,6 +90,7 @@ class Plan:
     # counting every row of a 10M-row table costs as much as finding the offending ones.
     rows_when_read: bool = False
     lean: Lean | None = None
+    count_lean: sa.Select[Any] | None = None  # ``count`` without ``rows``, where a rule has no ``Lean``
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,13 @@ def _utc_naive(value: Any) -> dt.datetime | None:
     return moment
 
 
-def _timestamp(catalog: Catalog, col: Any) -> Any:
-    # SQLite keeps timestamps as text in several spellings; datetime() normalises them to UTC text.
-    return sa.func.datetime(col) if catalog.dialect == "sqlite" else col
+def _newest(catalog: Catalog, col: Any) -> Any:
+    """``max(col)``. SQLite keeps timestamps as text in several ISO spellings and offsets: each row is
+    read as a Julian day (UTC; a number, no text formatted per row, about a third cheaper than
+    ``datetime()``) and only the newest is written back as text."""
+    if catalog.dialect == "sqlite":
+        return sa.func.datetime(sa.func.max(sa.func.julianday(col)))
+    return sa.func.max(col)
 
 
 def _sqlite_text(moment: dt.datetime) -> Any:
@@ -260,11 +264,12 @@ def _after(catalog: Catalog, col: Any, moment: dt.datetime) -> Any:
 
     PostgreSQL and MariaDB compare the column itself with a parameter. SQLite text in any ISO
     spelling sorts by its date and local time, so ``col >= <moment - 14 h>`` (text, no function on
-    the column) keeps every row that can be later; only those rows go through ``datetime()``.
+    the column) keeps every row that can be later; only those rows are read as a Julian day (UTC),
+    compared with the bound read the same way.
     """
     if catalog.dialect == "sqlite":
         earliest = _sqlite_text(moment - _LARGEST_OFFSET)
-        return sa.and_(col >= earliest, sa.func.datetime(col) > _sqlite_text(moment))
+        return sa.and_(col >= earliest, sa.func.julianday(col) > sa.func.julianday(_sqlite_text(moment)))
     if getattr(col.type, "timezone", False):
         return col > sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
     return col > sa.literal(moment, sa.DateTime())
@@ -288,12 +293,11 @@ class Freshness(ColumnsRule):
         table = catalog.table(self.table)
         col = catalog.column(table, self.columns[0])
         limit = parse_duration(self.max_age, what=f"rule {self.id!r} max_age")
-        count = sa.select(
-            sa.func.count().label("rows"), sa.func.max(_timestamp(catalog, col)).label("newest")
-        ).select_from(table)
+        found = sa.select(_newest(catalog, col).label("newest")).select_from(table)
         where = self._filter()
         if where is not None:
-            count = count.where(where)
+            found = found.where(where)
+        count = found.add_columns(sa.func.count().label("rows"))
 
         def derive(row: Mapping[str, Any]) -> Figures:
             newest = _utc_naive(row["newest"])
@@ -301,7 +305,7 @@ class Freshness(ColumnsRule):
             stale = newest is None or age > limit
             return {"newest_age": age, "violations": 1.0 if stale else 0.0}
 
-        return Plan(count=count, violating=None, derive=derive)
+        return Plan(count=count, violating=None, derive=derive, rows_when_read=True, count_lean=found)
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,8 @@ class DataChecker:
             # The counting statement collected the first violations (keys or whole sample rows).
             found = list(zip(*(counted[name] or () for name in sampled.arrays), strict=True))
         else:
-            counted = self._execute(conn, rule, plan.count).mappings().one()
+            count = plan.count_lean if plan.count_lean is not None and not count_rows else plan.count
+            counted = self._execute(conn, rule, count).mappings().one()
         # violations first: with no threshold result to show, a summary shows the first figure
         figures: dict[str, float] = {
             k: float(counted[k]) for k in ("violations", "rows", "duplicate_rows") if k in counted

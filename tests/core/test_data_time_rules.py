@@ -104,3 +104,26 @@ def test_freshness_is_an_error_verdict_when_the_table_is_empty(url: str) -> None
     assert result.verdict is Verdict.ERROR
     assert result.figures["violations"] == 1
     assert "newest_age = nan" in result.message()
+
+
+def _spelled(moment: dt.datetime, hours: int) -> str:
+    """``moment`` (UTC) as local text at UTC``+hours``, ISO 'T' spelling with its offset."""
+    local = moment + dt.timedelta(hours=hours)
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{'+' if hours >= 0 else '-'}{abs(hours):02d}:00"
+
+
+def test_offsets_decide_in_utc_when_sqlite_text_reads_otherwise(tmp_path: Path, now: dt.datetime) -> None:
+    # Text order is not time order once offsets differ: each rule judges the UTC moment.
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    _events(url, sa.Text(), [
+        _spelled(now + dt.timedelta(hours=3), -8),   # 1: reads 5 h ago, is 3 h ahead: future
+        _spelled(now - dt.timedelta(hours=5), 14),   # 2: reads 9 h ahead, was 5 h ago
+        (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),  # 3: an hour ago, plain
+        (now + dt.timedelta(days=2)).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z",  # 4: future, fraction
+    ])  # fmt: skip
+    with DataChecker(url) as checker:
+        future = checker.run(make_rule("no_future", {"table": "events", "column": "at"}))
+        assert [row[0] for row in future.sample] == [1, 4]
+        fresh = checker.run(make_rule("freshness", {"table": "events", "column": "at", "max_age": "1d",
+                                                    "where": "id <> 1 AND id <> 4"}))  # fmt: skip
+        assert fresh.passed and fresh.figures["newest_age"] == pytest.approx(3600, abs=120)
