@@ -123,7 +123,10 @@ class Unique(ColumnsRule):
             def narrowed(found: list[tuple[Any, ...]]) -> sa.Select[Any]:
                 chosen = [tuple(k[: len(cols)]) for k in found]
                 picked = raw[0].in_([k[0] for k in chosen]) if len(cols) == 1 else sa.tuple_(*raw).in_(chosen)
-                return violating.where(picked)
+                # ``violating`` with the IN in place of its IS NOT NULL tests (a key in the list is never
+                # NULL): SQLite, 10M rows, 0.97 s against 1.29 s with them.
+                narrow = [picked] + ([where] if where is not None else [])
+                return sa.select(*shown).where(*narrow).group_by(*cols).having(sa.func.count() > 1).order_by(*cols)
 
             fetch = narrowed if len(keys) == 1 else None
             searched = lighter if fetch is not None else violating
