@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from pytest_prodgate.data.config import DEFAULT_SAMPLE_SIZE, DEFAULT_STATEMENT_TIMEOUT
+from pytest_prodgate.data.heap import release_freed_heap
 from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.query import StatementCheck
 from pytest_prodgate.data.result import RuleResult
@@ -152,6 +153,9 @@ class DataChecker:
                 figures: dict[str, float] = {"violations": float(violations)}
             else:
                 figures, columns, sample = self._counted(conn, rule, plan, count_rows=not lean)
+        if conn.dialect.name == "sqlite":
+            # SQLite sorted in this process; the allocator would keep its freed buffers (see ``heap``).
+            release_freed_heap()
         if lean:
             # Nobody reads them, and a figure computed on one backend and not on another would only confuse.
             for name in rated:
