@@ -58,7 +58,12 @@ def shop_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def test_a_sqlite_rule_releases_the_freed_heap_when_it_ends(shop_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Only SQLite runs in this process; a server database's sort memory is the server's.
     released: list[bool] = []
-    monkeypatch.setattr(runner, "release_freed_heap", lambda: released.append(release_freed_heap()) or True)
+
+    def counted() -> bool:
+        released.append(release_freed_heap())
+        return released[-1]
+
+    monkeypatch.setattr(runner, "release_freed_heap", counted)
     with DataChecker(shop_url) as checker:
         result = checker.run(make_rule("unique", {"table": "products", "column": "sku"}))
     assert (result.violations, len(released)) == (0, 1 if shop_url.startswith("sqlite") else 0)
