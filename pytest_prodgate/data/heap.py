@@ -4,8 +4,8 @@ SQLite runs inside this process: a ``GROUP BY`` over millions of rows (``unique`
 buffers of up to ``PRAGMA cache_size`` (2 MiB by default) that SQLite frees when the statement ends, but
 glibc's allocator keeps freed heap pages mapped, so the process's RSS grows by a few MB per such rule
 and stays there (10M rows: +4 to +8 MB over the benchmark's rules, +0.7 MB after ``malloc_trim(0)``).
-``malloc_trim(0)`` returns those free pages, as Dask's workers do for the same reason. Elsewhere
-(musl, macOS, Windows) this does nothing.
+``malloc_trim(0)`` returns those free pages (Orthanc and Icinga 2 call it for the same reason, and Dask's
+docs advise it for its workers). Elsewhere (musl, macOS, Windows) this does nothing.
 """
 
 from __future__ import annotations
