@@ -199,7 +199,7 @@ class Relationship(ColumnsRule):
             # One anti-join for the violations and the sample (count(*) OVER () on the orphans, the first n
             # by key), plus a count(*) of the child alone: PostgreSQL, 10M rows, 100 orphans: one join
             # instead of the LEFT JOIN count and the anti-join for the sample (6.50 s against 3.44 s by hand).
-            sampled = windowed_sample(catalog, violating, table, where)
+            sampled = windowed_sample(catalog, violating, table, where, ordered_by=max(1, len(keys)))
         return Plan(count=counted, violating=violating, rate_name="orphan_rate", sampled=sampled, rows_when_read=True)
 
 

@@ -182,6 +182,7 @@ def windowed_sample(
     where: Any,
     *,
     fetch: Callable[[list[tuple[Any, ...]]], sa.Select[Any]] | None = None,
+    ordered_by: int = 1,
     **totals: Any,
 ) -> Callable[[int], Sampled] | None:
     """``Plan.sampled`` where finding the violations is the expensive part (a join, a GROUP BY) and counting
@@ -190,7 +191,8 @@ def windowed_sample(
     violations and the sample come from one pass; ``rows`` is a ``count(*)`` of the table alone.
 
     With ``fetch``, ``violating`` here is a lighter form of the rule's query (fewer aggregates) and the
-    sample is ``fetch(rows it found)``: the full query narrowed to those rows.
+    sample is ``fetch(rows it found)``: the full query narrowed to those rows. ``violating`` is ordered by its
+    first ``ordered_by`` columns.
 
     None where the database has no window functions: the rule then counts, and selects the sample apart."""
     if not catalog.window_functions:
@@ -199,7 +201,16 @@ def windowed_sample(
 
     def sampled(n: int) -> Sampled:
         over = {"violations": sa.func.count().over(), **totals}
-        windowed = violating.add_columns(*(value.label(f"prodgate_{name}") for name, value in over.items()))
+        labelled = [value.label(f"prodgate_{name}") for name, value in over.items()]
+        windowed = violating.add_columns(*labelled)
+        if catalog.dialect == "postgresql":
+            # The window in a subquery (PostgreSQL never flattens one), the order and limit outside: with
+            # ORDER BY key LIMIT n on the same level the planner may walk the key's index into a nested-loop
+            # anti-join, as if the limit let it stop early, though the window reads every row (relationship,
+            # 10M rows: 5.8-6.7 s that way against 4.8 s for the hash anti-join of the hand-written query).
+            inner = violating.order_by(None).add_columns(*labelled).subquery("violating")
+            columns = list(inner.c)
+            windowed = sa.select(*columns).order_by(*columns[:ordered_by])
         return Sampled(count=windowed.limit(n), arrays=[], columns=[], fetch=fetch, rows=rows, totals=list(over))
 
     return sampled

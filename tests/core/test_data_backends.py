@@ -304,3 +304,29 @@ def test_unique_sample_keeps_first_and_last_key_when_duplicates_are_timestamps_o
     pairs = got["pairs"]
     assert pairs[:2] == (1, ["customer_id", "created_at", "rows", "first_id", "last_id"])
     assert [row[1:] for row in pairs[2]] == [(2, 3, 9)]
+
+
+def test_relationship_sorts_after_counting_the_orphans_when_postgresql_plans_it(tmp_path: Path) -> None:
+    # With the window, ORDER BY key and LIMIT on one level, PostgreSQL at 10M rows walked the key's index
+    # into a nested-loop anti-join (5.8-6.7 s against 4.8 s for the hand-written hash anti-join), as if the
+    # limit let it stop early; the window reads every orphan anyway. The window sits in a subquery, so the
+    # plan counts the orphans first and sorts what it found: Sort above WindowAgg, whatever the size.
+    with data_shop.database("postgresql", tmp_path) as url:
+        engine = sa.create_engine(url)
+        data_shop.seed_healthy(engine)
+        data_shop.spoil(engine)
+        rule = next(rule for rule in RULES if rule.kind == "relationship")
+        with engine.connect() as conn:
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+            sampled = rule.plan(Catalog(conn), now).sampled
+            assert sampled is not None
+            statement = render_sql(sampled(10).count, conn.dialect)
+            nodes = [
+                row[0].strip().lstrip("-> ").split("  ")[0] for row in conn.exec_driver_sql("EXPLAIN " + statement)
+            ]
+        engine.dispose()
+        with DataChecker(url, sample_size=10) as checker:
+            result = checker.run(rule)
+    planned = [n.split(" (")[0] for n in nodes if n.split(" (")[0] in ("Limit", "Sort", "WindowAgg")]
+    assert planned == ["Limit", "Sort", "WindowAgg"], nodes
+    assert [row[0] for row in result.sample] == data_shop.BAD_KEYS[rule.id]
