@@ -202,7 +202,6 @@ def windowed_sample(
     def sampled(n: int) -> Sampled:
         over = {"violations": sa.func.count().over(), **totals}
         labelled = [value.label(f"prodgate_{name}") for name, value in over.items()]
-        windowed = violating.add_columns(*labelled)
         if catalog.dialect == "postgresql":
             # The window in a subquery (PostgreSQL never flattens one), the order and limit outside: with
             # ORDER BY key LIMIT n on the same level the planner may walk the key's index into a nested-loop
@@ -211,6 +210,8 @@ def windowed_sample(
             inner = violating.order_by(None).add_columns(*labelled).subquery("violating")
             columns = list(inner.c)
             windowed = sa.select(*columns).order_by(*columns[:ordered_by])
+        else:
+            windowed = violating.add_columns(*labelled)
         return Sampled(count=windowed.limit(n), arrays=[], columns=[], fetch=fetch, rows=rows, totals=list(over))
 
     return sampled

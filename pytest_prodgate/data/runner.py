@@ -153,7 +153,7 @@ class DataChecker:
                 figures: dict[str, float] = {"violations": float(violations)}
             else:
                 figures, columns, sample = self._counted(conn, rule, plan, count_rows=not lean)
-        if conn.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite":
             # SQLite sorted in this process; the allocator would keep its freed buffers (see ``heap``).
             release_freed_heap()
         if lean:
