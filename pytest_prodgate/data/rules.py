@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -37,6 +36,7 @@ from pytest_prodgate.data.rulebase import (
     violating_rows,
     windowed_sample,
 )
+from pytest_prodgate.data.time_rules import Freshness, NoFuture
 from pytest_prodgate.errors import ConfigError, ThresholdError
 from pytest_prodgate.thresholds import parse_duration
 
@@ -249,103 +249,6 @@ class Expression(Rule):
             rows_when_read=True,
             lean=lean_counts(catalog, table, predicate, where, violating, keys),
         )
-
-
-def _utc_naive(value: Any) -> dt.datetime | None:
-    """A timestamp from the database as naive UTC (text in SQLite, datetime elsewhere)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if not isinstance(value, dt.datetime):
-        raise ConfigError(f"{value!r} is not a timestamp")
-    moment: dt.datetime = value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment
-
-
-def _newest(catalog: Catalog, col: Any) -> Any:
-    """``max(col)``. SQLite keeps timestamps as text in several ISO spellings and offsets: each row is
-    read as a Julian day (UTC; a number, no text formatted per row, about a third cheaper than
-    ``datetime()``) and only the newest is written back as text."""
-    if catalog.dialect == "sqlite":
-        return sa.func.datetime(sa.func.max(sa.func.julianday(col)))
-    return sa.func.max(col)
-
-
-def _sqlite_text(moment: dt.datetime) -> Any:
-    return sa.literal(moment.strftime("%Y-%m-%d %H:%M:%S"), sa.Text())
-
-
-# A text timestamp with a UTC offset reads at most this far from its UTC moment (offsets span -12h..+14h).
-_LARGEST_OFFSET = dt.timedelta(hours=14)
-
-
-def _after(catalog: Catalog, col: Any, moment: dt.datetime) -> Any:
-    """``col > moment`` with the bound computed once, so an index on the column can serve it.
-
-    PostgreSQL and MariaDB compare the column itself with a parameter. SQLite text in any ISO
-    spelling sorts by its date and local time, so ``col >= <moment - 14 h>`` (text, no function on
-    the column) keeps every row that can be later; only those rows are read as a Julian day (UTC),
-    compared with the bound read the same way.
-    """
-    if catalog.dialect == "sqlite":
-        earliest = _sqlite_text(moment - _LARGEST_OFFSET)
-        return sa.and_(col >= earliest, sa.func.julianday(col) > sa.func.julianday(_sqlite_text(moment)))
-    if getattr(col.type, "timezone", False):
-        return col > sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
-    return col > sa.literal(moment, sa.DateTime())
-
-
-@dataclass(frozen=True)
-class Freshness(ColumnsRule):
-    """The newest timestamp in the column is not older than ``max_age``."""
-
-    max_age: str = ""
-    kind: ClassVar[str] = "freshness"
-    required: ClassVar[tuple[str, ...]] = ("table", "columns", "max_age")
-
-    def describe(self) -> str:
-        return f"stale data in {self.column_text} (newest older than {self.max_age})"
-
-    def default_thresholds(self) -> tuple[str, ...]:
-        return (f"newest_age <= {self.max_age}",)
-
-    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
-        table = catalog.table(self.table)
-        col = catalog.column(table, self.columns[0])
-        limit = parse_duration(self.max_age, what=f"rule {self.id!r} max_age")
-        found = sa.select(_newest(catalog, col).label("newest")).select_from(table)
-        where = self._filter()
-        if where is not None:
-            found = found.where(where)
-        count = found.add_columns(sa.func.count().label("rows"))
-
-        def derive(row: Mapping[str, Any]) -> Figures:
-            newest = _utc_naive(row["newest"])
-            age = math.nan if newest is None else (now - newest).total_seconds()
-            stale = newest is None or age > limit
-            return {"newest_age": age, "violations": 1.0 if stale else 0.0}
-
-        return Plan(count=count, violating=None, derive=derive, rows_when_read=True, count_lean=found)
-
-
-@dataclass(frozen=True)
-class NoFuture(ColumnsRule):
-    """No timestamp in the column lies after now plus ``tolerance``."""
-
-    tolerance: str = "0s"
-    kind: ClassVar[str] = "no_future"
-
-    def describe(self) -> str:
-        return f"future timestamps in {self.column_text} (after now + {self.tolerance})"
-
-    def plan(self, catalog: Catalog, now: dt.datetime) -> Plan:
-        cutoff = now + dt.timedelta(seconds=parse_duration(self.tolerance, what=f"rule {self.id!r} tolerance"))
-        return self._row_plan(catalog, "future_rate", lambda cols: _after(catalog, cols[0], cutoff))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,10 @@ BROKEN = [
         "data.toml:1: rule #1 (freshness on t): max_age 'soon' is not a duration. Expected e.g. 500ms, 2s or 1d",
     ),
     (
+        '[[rule]]\ntype = "no_future"\ntable = "t"\ncolumn = "c"\nutc_text = "yes"\n',
+        "data.toml:1: rule #1 (no_future on t): utc_text must be true or false, got 'yes'",
+    ),
+    (
         '[[rule]]\ntype = "unique"\ntable = "t"\ncolumn = "c"\n[rule.environments.prod]\nseverty = "warning"\n',
         "data.toml:1: rule 'unique(t.c)': environments.prod: unknown key 'severty' (overridable: severity, thresholds)",
     ),

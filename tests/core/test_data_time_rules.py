@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from pytest_prodgate.data.names import Catalog
 from pytest_prodgate.data.rules import make_rule
-from pytest_prodgate.data.runner import DataChecker
+from pytest_prodgate.data.runner import DataChecker, render_sql
 from pytest_prodgate.thresholds import Verdict
 from tests import data_shop
 
@@ -127,3 +128,95 @@ def test_offsets_decide_in_utc_when_sqlite_text_reads_otherwise(tmp_path: Path, 
         fresh = checker.run(make_rule("freshness", {"table": "events", "column": "at", "max_age": "1d",
                                                     "where": "id <> 1 AND id <> 4"}))  # fmt: skip
         assert fresh.passed and fresh.figures["newest_age"] == pytest.approx(3600, abs=120)
+
+
+def _utc_spellings(bound: dt.datetime) -> list[str]:
+    """UTC text around ``bound`` (naive, whole second) in every spelling ``utc_text`` admits: space or ``T``,
+    no fraction or 1-7 digits, no suffix, ``Z`` or ``+00:00``; a date alone. Equal to the bound, a microsecond
+    either side, seconds, hours (on the bound's date and not) and days away."""
+    steps = [dt.timedelta(**step) for step in (
+        {}, {"milliseconds": 1}, {"milliseconds": -1}, {"milliseconds": 500}, {"seconds": 1}, {"seconds": -1},
+        {"hours": 5}, {"hours": -5}, {"hours": 13}, {"hours": -13}, {"days": 1}, {"days": -1}, {"days": -40},
+    )]  # fmt: skip
+    stamps = []
+    for step in steps:
+        moment = bound + step
+        for separator in (" ", "T"):
+            whole = moment.strftime(f"%Y-%m-%d{separator}%H:%M:%S")
+            fraction = f"{moment.microsecond:06d}"
+            for digits in ("", ".0", "." + fraction[:3], "." + fraction, "." + fraction + "0"):
+                if digits and int(digits[1:] or 0) * 10 ** (8 - len(digits)) != moment.microsecond * 10:
+                    continue  # a spelling that would round the moment
+                if not digits and moment.microsecond:
+                    continue
+                for suffix in ("", "Z", "+00:00"):
+                    stamps.append(whole + digits + suffix)
+        stamps.append(moment.strftime("%Y-%m-%d"))
+    return stamps
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        dt.datetime(2026, 12, 4, 17, 0, 0),
+        dt.datetime(2026, 12, 4, 9, 30, 15, 500000),
+        dt.datetime(2026, 12, 31, 23, 59, 59, 999000),
+    ],
+    ids=["whole-second", "half-second", "last-millisecond-of-the-year"],
+)
+def test_utc_text_compares_text_and_judges_as_the_julian_days_when_sqlite_holds_utc_in_any_spelling(
+    tmp_path: Path, bound: dt.datetime
+) -> None:
+    stamps = _utc_spellings(bound)
+    truth = {i for i, s in enumerate(stamps, start=1) if _utc_naive_reference(s) > bound}
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    _events(url, sa.Text(), stamps)
+    engine = sa.create_engine(url)
+    found = {}
+    with engine.connect() as conn:
+        for utc_text in (False, True):
+            rule = make_rule("no_future", {"table": "events", "column": "at", "utc_text": utc_text})
+            plan = rule.plan(Catalog(conn), bound)
+            assert plan.violating is not None
+            found[utc_text] = {row[0] for row in conn.execute(plan.violating)}
+            shown = render_sql(plan.violating, conn.dialect)
+            assert ("julianday(" in shown) is not utc_text, shown
+    engine.dispose()
+    assert len(stamps) > 250 and 0 < len(truth) < len(stamps)
+    missed = {stamps[i - 1] for i in truth - found[True]}
+    wrong = {stamps[i - 1] for i in found[True] - truth}
+    assert (missed, wrong) == (set(), set())
+    assert found[False] == truth
+
+
+def _utc_naive_reference(text: str) -> dt.datetime:
+    """What the text means, read by Python alone (7 fraction digits cut to 6)."""
+    if "." in text:
+        head, rest = text.split(".", 1)
+        digits = "".join(c for c in rest if c.isdigit())
+        text = head + "." + (digits + "000000")[:6] + rest[len(digits) :]
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (
+        moment.replace(tzinfo=None)
+        if moment.tzinfo is None
+        else moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    )
+
+
+@pytest.mark.parametrize("separator", [" ", "T"])
+def test_utc_text_freshness_reads_the_newest_text_when_sqlite_holds_utc_in_one_spelling(
+    tmp_path: Path, now: dt.datetime, separator: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    naive = now.replace(tzinfo=None)
+    spelled = [(naive - dt.timedelta(hours=h, milliseconds=250)).isoformat(sep=separator) + "Z" for h in (30, 2, 9)]
+    _events(url, sa.Text(), spelled)
+    with DataChecker(url) as checker:
+        results = [
+            checker.run(make_rule("freshness", {"table": "events", "column": "at", "max_age": "1h", "utc_text": u}))
+            for u in (False, True)
+        ]
+    exact, text = (r.figures["newest_age"] for r in results)
+    assert exact == pytest.approx(2 * 3600, abs=120) and text == pytest.approx(exact, abs=5)
+    assert [r.passed for r in results] == [False, False]
+    assert "julianday" not in results[1].sql and "max(events.at)" in results[1].sql, results[1].sql
