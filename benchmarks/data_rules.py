@@ -4,7 +4,8 @@ For every backend (SQLite, PostgreSQL, MariaDB) and size (1M and 10M rows by def
 ``orders`` and ``order_items`` (N rows each, generated inside the database, a few bad rows every
 100,000), then times, per rule type:
 
-- prodgate: ``DataChecker.run(rule)`` (median of ``--repeat``), with this process's RSS after it;
+- prodgate: ``DataChecker.run(rule)`` (median of ``--repeat``), with this process's RSS right after it (the
+  most over its runs, read before the hand-written query runs in this process too);
 - hand: the best hand-written SQL for the same check (``HAND_SQL``), its rows fetched (median of ``--repeat``,
   run alternately with prodgate's);
 - dbt (``dbt test`` with dbt-postgres), Great Expectations and Soda Core: the peer's matching check,
@@ -196,9 +197,12 @@ def timed(repeat: int, call: Callable[[], Any]) -> tuple[float, Any]:
     return statistics.median(seconds), result
 
 
-def timed_pair(repeat: int, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[float, Any, float, Any]:
+def timed_pair(
+    repeat: int, first: Callable[[], Any], second: Callable[[], Any], after_first: Callable[[], Any] = lambda: None
+) -> tuple[float, Any, float, Any]:
     """Both calls ``repeat`` times, alternating (first, second, first, ...), so a machine that slows down or
-    speeds up during the runs (a checkpoint, another process) weighs on both alike; their medians."""
+    speeds up during the runs (a checkpoint, another process) weighs on both alike; their medians.
+    ``after_first`` runs, untimed, right after each run of ``first``."""
     runs: tuple[list[float], list[float]] = ([], [])
     results: list[Any] = [None, None]
     for _ in range(repeat):
@@ -206,7 +210,19 @@ def timed_pair(repeat: int, first: Callable[[], Any], second: Callable[[], Any])
             started = time.perf_counter()
             results[i] = call()
             runs[i].append(time.perf_counter() - started)
+            if i == 0:
+                after_first()
     return statistics.median(runs[0]), results[0], statistics.median(runs[1]), results[1]
+
+
+def cases(backend: str, kinds: list[str]) -> Iterator[tuple[str, str, dict[str, object]]]:
+    """(label, rule type, options) of the rules to run on ``backend``: ``RULES``, and on SQLite the time
+    rules again with ``utc_text`` (the seed writes UTC text, ``datetime('now', ...)``), labelled so."""
+    for kind, options in RULES:
+        if kind in kinds:
+            yield kind, kind, options
+            if backend == "sqlite" and kind in ("freshness", "no_future"):
+                yield f"{kind} utc_text", kind, {**options, "utc_text": True}
 
 
 def hand_sql(kind: str, backend: str, cutoff: dt.datetime) -> str:
@@ -227,24 +243,24 @@ def measure(
         expected = expected_violations(rows)
         with DataChecker(url, sample_size=10, statement_timeout=3600) as checker, engine.connect() as conn:
             before = rss_mb()  # seeded and connected: what the rules add from here is theirs
-            for kind, options in RULES:
-                if kind not in kinds:
-                    continue
+            for label, kind, options in cases(backend, kinds):
                 rule = make_rule(kind, dict(options))
                 sql = hand_sql(kind, backend, cutoff)
+                after: list[float] = []  # RSS right after each prodgate run, before the hand-written query's
                 seconds, result, hand, found = timed_pair(
                     repeat,
                     lambda rule=rule: checker.run(rule),
                     lambda sql=sql: conn.exec_driver_sql(sql.replace("%", "%%")).fetchall(),
+                    lambda after=after: after.append(rss_mb()),
                 )
                 if kind in expected and result.violations != expected[kind]:
-                    print(f"  ! {kind}: prodgate found {result.violations}, the seed planted {expected[kind]}")
+                    print(f"  ! {label}: prodgate found {result.violations}, the seed planted {expected[kind]}")
                 row = {
-                    "backend": backend, "rows": rows, "rule": kind, "prodgate": seconds, "hand": hand,
-                    "violations": result.violations, "hand_rows": len(found), "rss": rss_mb(),
+                    "backend": backend, "rows": rows, "rule": label, "kind": kind, "prodgate": seconds, "hand": hand,
+                    "violations": result.violations, "hand_rows": len(found), "rss": max(after),
                 }  # fmt: skip
                 out.append(row)
-                print(f"  {backend:10} {rows:>10,} {kind:16} prodgate {seconds:7.2f} s  hand {hand:7.2f} s"
+                print(f"  {backend:10} {rows:>10,} {label:20} prodgate {seconds:7.2f} s  hand {hand:7.2f} s"
                       f"  x{seconds / hand if hand else 0:5.2f}  violations {result.violations:>4}"
                       f"  rss {row['rss']:6.1f} MB", flush=True)  # fmt: skip
         engine.dispose()
@@ -275,8 +291,8 @@ def measure(
                 print(f"  {peer} on {backend}: {exc}", flush=True)
                 continue
             for row in out:
-                row[peer] = found_by_peer["seconds"].get(row["rule"])
-                row[f"{peer}_found"] = found_by_peer["found"].get(row["rule"])
+                row[peer] = found_by_peer["seconds"].get(row["kind"])
+                row[f"{peer}_found"] = found_by_peer["found"].get(row["kind"])
             print(f"  {peer:10} {found_by_peer['seconds']}  peak RSS {found_by_peer['peak_rss_mb']} MB", flush=True)
             print(f"  {peer:10} found {found_by_peer['found']}", flush=True)
     return out
