@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import data_rules_peers as peers  # noqa: E402
 
 from pytest_prodgate.data.rules import make_rule  # noqa: E402
-from pytest_prodgate.data.runner import DataChecker  # noqa: E402
+from pytest_prodgate.data.runner import DataChecker, sqlite_sort_threads  # noqa: E402
 
 POSTGRES_URL = os.environ.get("PRODGATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_URL = os.environ.get("PRODGATE_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -240,8 +240,19 @@ def measure(
         print(f"seeded {backend} with 2 x {rows:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
         cutoff = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) + dt.timedelta(minutes=5)
         engine = sa.create_engine(url)
+        # prodgate lets SQLite's sorter use the other cores (PRAGMA threads); the hand-written query is
+        # timed on a default connection, and, for the record, on one with the same setting.
+        threaded = sa.create_engine(url)
+        if backend == "sqlite":
+            sa.event.listen(
+                threaded, "connect", lambda dbapi, _: dbapi.execute(f"PRAGMA threads = {sqlite_sort_threads()}")
+            )
         expected = expected_violations(rows)
-        with DataChecker(url, sample_size=10, statement_timeout=3600) as checker, engine.connect() as conn:
+        with (
+            DataChecker(url, sample_size=10, statement_timeout=3600) as checker,
+            engine.connect() as conn,
+            threaded.connect() as threaded_conn,
+        ):
             before = rss_mb()  # seeded and connected: what the rules add from here is theirs
             for label, kind, options in cases(backend, kinds):
                 rule = make_rule(kind, dict(options))
@@ -253,17 +264,26 @@ def measure(
                     lambda sql=sql: conn.exec_driver_sql(sql.replace("%", "%%")).fetchall(),
                     lambda after=after: after.append(rss_mb()),
                 )
+                hand_threads = None
+                if backend == "sqlite":
+                    hand_threads, _ = timed(
+                        repeat, lambda sql=sql: threaded_conn.exec_driver_sql(sql.replace("%", "%%")).fetchall()
+                    )
                 if kind in expected and result.violations != expected[kind]:
                     print(f"  ! {label}: prodgate found {result.violations}, the seed planted {expected[kind]}")
                 row = {
                     "backend": backend, "rows": rows, "rule": label, "kind": kind, "prodgate": seconds, "hand": hand,
                     "violations": result.violations, "hand_rows": len(found), "rss": max(after),
+                    "hand_threads": hand_threads,
                 }  # fmt: skip
                 out.append(row)
                 print(f"  {backend:10} {rows:>10,} {label:20} prodgate {seconds:7.2f} s  hand {hand:7.2f} s"
                       f"  x{seconds / hand if hand else 0:5.2f}  violations {result.violations:>4}"
-                      f"  rss {row['rss']:6.1f} MB", flush=True)  # fmt: skip
+                      f"  rss {row['rss']:6.1f} MB"
+                      + (f"  hand with PRAGMA threads {hand_threads:.2f} s" if hand_threads is not None else ""),
+                      flush=True)  # fmt: skip
         engine.dispose()
+        threaded.dispose()
         if out:
             most = max(row["rss"] for row in out)
             print(f"  {backend:10} {rows:>10,} RSS before the first rule {before:.1f} MB, after it {out[0]['rss']:.1f} "
@@ -358,12 +378,14 @@ def main() -> None:
           "ratio to the hand-written query in parentheses; — where the peer has no such check or backend.")  # fmt: skip
     print()
     names = {"dbt": "dbt test", "gx": "Great Expectations", "soda": "Soda Core"}
-    print("| backend | rows | rule | hand-written SQL | prodgate | " + " | ".join(names[p] for p in wanted) + " |")
-    print("|---|---:|---|---:|---:|" + "---:|" * len(wanted))
+    threads = f"hand-written SQL, PRAGMA threads = {sqlite_sort_threads()} (SQLite)"
+    header = ["backend", "rows", "rule", "hand-written SQL", "prodgate", threads] + [names[p] for p in wanted]
+    print("| " + " | ".join(header) + " |")
+    print("|---|---:|---|---:|---:|---:|" + "---:|" * len(wanted))
     for r in results:
-        peer_cells = " | ".join(cell(r.get(p), r["hand"]) for p in wanted)
-        print(f"| {r['backend']} | {r['rows']:,} | {r['rule']} | {r['hand']:.2f} s | {cell(r['prodgate'], r['hand'])} | "
-              f"{peer_cells} |")  # fmt: skip
+        cells = [r["backend"], f"{r['rows']:,}", r["rule"], f"{r['hand']:.2f} s", cell(r["prodgate"], r["hand"]),
+                 cell(r["hand_threads"], r["hand"])] + [cell(r.get(p), r["hand"]) for p in wanted]  # fmt: skip
+        print("| " + " | ".join(cells) + " |")
     print()
     for rows, (before, after) in flat.items():
         print(f"Python peak RSS over the {rows:,}-row runs (seeding included): {before:.1f} -> {after:.1f} MB "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,20 @@ def test_rules_run_in_a_read_only_transaction_when_the_database_offers_one(place
             conn.exec_driver_sql("INSERT INTO victims (id) VALUES (3)")
         assert checker.run(rule).figures["rows"] == 3
     assert _victims_left(engine) == 3
+
+
+def test_sqlite_sorts_with_helper_threads_during_a_rule_and_not_after_it(tmp_path: Path) -> None:
+    # PRAGMA threads lets SQLite's sorter (every GROUP BY without an index) use the other cores, for the
+    # rule's statements only: a connection the engine pools for someone else gets its setting back.
+    from pytest_prodgate.data.runner import sqlite_sort_threads
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    with DataChecker(url) as checker:
+        with checker.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA threads = 3")  # what the user's own setting was: not ours
+        during = checker.run(make_rule("sql", {"sql": "SELECT threads FROM pragma_threads", "name": "threads"}))
+        with checker.engine.connect() as conn:
+            after = conn.exec_driver_sql("PRAGMA threads").scalar()
+    assert during.sample == [(sqlite_sort_threads(),)]
+    assert after == 3
+    assert sqlite_sort_threads() == max(0, min(4, len(os.sched_getaffinity(0)) - 1))
