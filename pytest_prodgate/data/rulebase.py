@@ -89,6 +89,7 @@ class Plan:
     # Rows and the rate only when a threshold reads one of them (``rows``, ``rate_name``, ``violation_rate``):
     # counting every row of a 10M-row table costs as much as finding the offending ones.
     rows_when_read: bool = False
+    rated: tuple[str, ...] = ()  # figures besides ``rows``, ``rate_name`` and ``violation_rate`` computed from rows
     lean: Lean | None = None
     count_lean: sa.Select[Any] | None = None  # ``count`` without ``rows``, where a rule has no ``Lean``
 

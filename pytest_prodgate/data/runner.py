@@ -151,7 +151,7 @@ class DataChecker:
         with self._session() as conn:
             catalog = Catalog(conn)
             plan = rule.plan(catalog, now)
-            rated = {"rows", "violation_rate", *([plan.rate_name] if plan.rate_name else [])}
+            rated = {"rows", "violation_rate", *([plan.rate_name] if plan.rate_name else []), *plan.rated}
             lean = plan.rows_when_read and not (read & rated)
             columns: list[str] = []
             sample: list[tuple[Any, ...]] = []

@@ -91,6 +91,7 @@ def test_every_rule_finds_the_same_rows_when_the_database_has_no_window_function
 
 ROW_RULES = ("accepted_values", "expression", "no_future", "not_null", "range")
 ROWS_COUNTED = re.compile(r"\bAS [`\"]?rows\b", re.IGNORECASE)
+TABLE_COUNTED = re.compile(r"SELECT count\(\*\) AS [`\"]?rows[`\"]?\s+FROM [`\"\w.]+\s*$", re.IGNORECASE)
 
 
 def test_rows_and_rates_are_counted_only_when_a_threshold_reads_them(shop: tuple[sa.Engine, DataChecker]) -> None:
@@ -105,6 +106,7 @@ def test_rows_and_rates_are_counted_only_when_a_threshold_reads_them(shop: tuple
         rated = [rule for rule in RULES if rule.plan(Catalog(conn), now).rows_when_read]
     assert sorted({rule.kind for rule in rated}) == [
         "accepted_values", "expression", "freshness", "no_future", "not_null", "range", "reconcile", "relationship",
+        "unique",
     ]  # fmt: skip
 
     def seen(result: RuleResult) -> tuple[int, list[str], list[tuple[object, ...]]]:
@@ -114,7 +116,8 @@ def test_rows_and_rates_are_counted_only_when_a_threshold_reads_them(shop: tuple
         sent.clear()
         lean = checker.run(rule)
         lean_sent, sent[:] = list(sent), []
-        assert (rule.id, sorted(set(lean.figures) - {"newest_age"})) == (rule.id, ["violations"])
+        # (unique's surplus rows come with its violations, from the same window)
+        assert (rule.id, sorted(set(lean.figures) - {"newest_age", "duplicate_rows"})) == (rule.id, ["violations"])
         read = checker.run(rule, thresholds=(*rule.effective_thresholds(), "rows >= 0"))
         assert {"rows", "violation_rate"} <= set(read.figures) or (rule.kind, sorted(read.figures)) == (
             "freshness",
@@ -127,6 +130,10 @@ def test_rows_and_rates_are_counted_only_when_a_threshold_reads_them(shop: tuple
         ):
             assert (rule.id, [s for s in lean_sent if ROWS_COUNTED.search(s)]) == (rule.id, [])
             assert any(ROWS_COUNTED.search(s) for s in sent)
+        if rule.kind == "unique":  # its groups carry a count AS rows; the table's own count(*) is the one left out
+            assert (rule.id, [s for s in lean_sent if TABLE_COUNTED.match(s)]) == (rule.id, [])
+            assert any(TABLE_COUNTED.match(s) for s in sent)
+            assert read.figures["duplicate_rate"] == read.figures["duplicate_rows"] / read.figures["rows"]
         assert (rule.id, seen(read)) == (rule.id, seen(lean))
         assert lean.violations == data_shop.BAD_COUNTS[rule.id]
         # Past the window's cap (a column gone wholly NULL), a count and a sample apart: the same result.
