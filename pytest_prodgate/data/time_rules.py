@@ -111,7 +111,10 @@ class TimeRule(ColumnsRule):
             return _after_utc_text(col, moment)
         if catalog.dialect == "sqlite":
             earliest = _sqlite_text(moment - _LARGEST_OFFSET)
-            return sa.and_(col >= earliest, sa.func.julianday(col) > sa.func.julianday(_sqlite_text(moment, " ", moment.strftime(".%f"))))
+            return sa.and_(
+                col >= earliest,
+                sa.func.julianday(col) > sa.func.julianday(_sqlite_text(moment, " ", moment.strftime(".%f"))),
+            )
         if getattr(col.type, "timezone", False):
             return col > sa.literal(moment.replace(tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
         return col > sa.literal(moment, sa.DateTime())
