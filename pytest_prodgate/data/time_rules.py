@@ -122,7 +122,9 @@ class TimeRule(ColumnsRule):
     def _newest(self, catalog: Catalog, col: Any) -> Any:
         """``max(col)``. SQLite keeps timestamps as text in several ISO spellings and offsets: unless
         ``utc_text``, each row is read as a Julian day (UTC; a number, no text formatted per row, about a
-        third cheaper than ``datetime()``) and only the newest is written back as text."""
+        third cheaper than ``datetime()``) and only the newest is written back as text. With ``utc_text``
+        the newest text is the newest moment while the column keeps one separator (``T`` sorts after a
+        space on the same day)."""
         if catalog.dialect == "sqlite" and not self._text_order(catalog):
             return sa.func.datetime(sa.func.max(sa.func.julianday(col)))
         return sa.func.max(col)
